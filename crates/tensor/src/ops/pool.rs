@@ -1,0 +1,1 @@
+//! Max and average 2-D pooling with their backward.
