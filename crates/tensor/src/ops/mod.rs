@@ -3,6 +3,7 @@
 pub mod cast;
 pub mod compare;
 pub mod conv;
+pub mod dropout;
 pub mod elementwise;
 pub mod index;
 pub mod matmul;
