@@ -64,7 +64,11 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5.000_000_1e-1;
     let er = p * r2 + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n from the exponent bits. `n as i32` would be a saturating (scalar) conversion;
+    // adding 1.5·2^23 instead puts the integer n + 127 in the low mantissa bits.
+    const MAGIC: f32 = 12_582_912.0;
+    let biased = (n + (MAGIC + 127.0)).to_bits().wrapping_sub(MAGIC.to_bits());
+    let scale = f32::from_bits(biased << 23);
     er * scale
 }
 

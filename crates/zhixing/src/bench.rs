@@ -1,0 +1,109 @@
+//! `zhixing bench`: throughput of the engine's kernels, one JSON line per measurement
+//! (the same shape as benches/reference/bench_torch.py prints, so runs can be compared).
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use serde_json::json;
+use zhixing_tensor::{DType, Rng, Tensor};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Suite to run: matmul or elementwise.
+    pub suite: String,
+    /// Thread counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Timed runs per measurement (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    pub runs: usize,
+    /// Matrix sizes for the matmul suite.
+    #[arg(long, value_delimiter = ',', default_value = "256,1024,2048")]
+    pub sizes: Vec<usize>,
+    /// Minimum milliseconds per timed run (short calls are repeated).
+    #[arg(long, default_value_t = 50)]
+    pub min_run_ms: u64,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    for &threads in &args.threads {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
+        pool.install(|| match args.suite.as_str() {
+            "matmul" => matmul(args, threads),
+            "elementwise" => elementwise(args, threads),
+            other => bail!("unknown suite '{other}': choose matmul or elementwise"),
+        })?;
+    }
+    Ok(())
+}
+
+/// Seconds per call: repeats `f` until a timed run lasts `min_run_ms`, `runs` times.
+fn time_calls(args: &Args, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    f()?; // warm-up: page in buffers, pick kernels
+    let start = Instant::now();
+    f()?;
+    let once = start.elapsed().as_secs_f64().max(1e-9);
+    let reps = ((args.min_run_ms as f64 / 1000.0) / once).ceil().max(1.0) as usize;
+    let mut per_call = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let start = Instant::now();
+        for _ in 0..reps {
+            f()?;
+        }
+        per_call.push(start.elapsed().as_secs_f64() / reps as f64);
+    }
+    Ok(per_call)
+}
+
+/// Prints a throughput record: `work / seconds` per run, median/min/max.
+fn report(bench: &str, config: serde_json::Value, unit: &str, work: f64, secs: &[f64]) {
+    let mut rates: Vec<f64> = secs.iter().map(|s| work / s).collect();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    let line = json!({
+        "bench": bench, "impl": "zhixing", "config": config, "unit": unit,
+        "median": median, "min": rates[0], "max": rates[rates.len() - 1], "runs": rates.len(),
+    });
+    println!("{line}");
+}
+
+fn matmul(args: &Args, threads: usize) -> Result<()> {
+    let mut rng = Rng::seed(0);
+    for &n in &args.sizes {
+        let a = Tensor::randn(&[n, n], DType::F32, &mut rng);
+        let b = Tensor::randn(&[n, n], DType::F32, &mut rng);
+        let secs = time_calls(args, || {
+            a.matmul(&b)?;
+            Ok(())
+        })?;
+        let flops = 2.0 * (n as f64).powi(3) / 1e9;
+        report("sgemm", json!({"n": n, "threads": threads}), "GFLOP/s", flops, &secs);
+    }
+    Ok(())
+}
+
+fn elementwise(args: &Args, threads: usize) -> Result<()> {
+    let mut rng = Rng::seed(0);
+    let n = 16 * 1024 * 1024;
+    let a = Tensor::randn(&[n], DType::F32, &mut rng);
+    let b = Tensor::randn(&[n], DType::F32, &mut rng);
+    let secs = time_calls(args, || {
+        a.add(&b)?;
+        Ok(())
+    })?;
+    let bytes = 3.0 * 4.0 * n as f64 / 1e9;
+    report("add", json!({"n": n, "threads": threads}), "GB/s", bytes, &secs);
+
+    let (rows, cols) = (16384, 1024);
+    let x = a.reshape(&[rows, cols])?;
+    let secs = time_calls(args, || {
+        x.softmax(-1)?;
+        Ok(())
+    })?;
+    let bytes = 2.0 * 4.0 * n as f64 / 1e9;
+    report("softmax", json!({"n": n, "rows": rows, "cols": cols, "threads": threads}), "GB/s", bytes, &secs);
+    Ok(())
+}
