@@ -216,3 +216,12 @@ fn composite_layer_norm_and_cross_entropy() {
     let target = Tensor::from_vec(vec![1i64, 0, 5, 3], &[4, 1]).unwrap();
     check(|t| t[0].log_softmax(-1)?.gather(1, &target)?.neg()?.mean_all(), &[x]);
 }
+
+#[test]
+fn fused_layer_norm() {
+    let (x, w, b) = (randn(&[3, 2, 6], 101), randn(&[6], 102), randn(&[6], 103));
+    check(|t| t[0].layer_norm(Some(&t[1]), Some(&t[2]), 1e-5), &[x.clone(), w.clone(), b]);
+    check(|t| t[0].layer_norm(Some(&t[1]), None, 1e-5), &[x.clone(), w]);
+    check(|t| t[0].layer_norm(None, None, 1e-3), &[x.clone()]);
+    check(|t| t[0].transpose(0, 1)?.layer_norm(None, None, 1e-5), &[x]);
+}

@@ -137,3 +137,8 @@ fn var_and_std_match_torch() {
     both("var_dim1", |x| x["x"].var(&[1], true, false));
     both("std_all", |x| x["x"].std(&[], true, false));
 }
+
+#[test]
+fn fused_layer_norm_matches_torch() {
+    both("layer_norm", |x| x["x"].layer_norm(Some(&x["weight"]), Some(&x["bias"]), 1e-5));
+}

@@ -7,6 +7,7 @@ pub mod dropout;
 pub mod elementwise;
 pub mod index;
 pub mod matmul;
+pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod shape;

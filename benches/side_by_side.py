@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: zhixing vs NumPy and PyTorch, interleaved on one machine.
+
+Each round runs every implementation once per thread count (zhixing, then the
+reference), so slow spells of a noisy machine hit all of them alike. The reported
+figure per (bench, config, impl) is the median over rounds; ratios are zhixing's
+median divided by the best reference median.
+
+    bash benches/reference/setup.sh            # once: venv with numpy + torch
+    cargo build --release
+    python3 benches/side_by_side.py matmul --rounds 7 --threads 1,2
+    python3 benches/side_by_side.py elementwise --rounds 7 --threads 1,2
+
+Prints the per-round JSON lines to stderr and a Markdown table to stdout.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZHIXING = os.path.join(ROOT, "target", "release", "zhixing")
+VENV_PY = os.path.join(ROOT, "benches", "reference", ".venv", "bin", "python")
+TORCH_BENCH = os.path.join(ROOT, "benches", "reference", "bench_torch.py")
+
+
+def run_lines(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def key(record):
+    config = {k: v for k, v in record["config"].items()}
+    return record["bench"], json.dumps(config, sort_keys=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("suite", choices=["matmul", "elementwise"])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--threads", default="1,2")
+    args = ap.parse_args()
+    for path, what in [(ZHIXING, "cargo build --release"), (VENV_PY, "bash benches/reference/setup.sh")]:
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: run `{what}` first")
+
+    results = defaultdict(lambda: defaultdict(list))  # key -> impl -> [median per round]
+    units = {}
+    for r in range(args.rounds):
+        for t in args.threads.split(","):
+            zx = [ZHIXING, "bench", args.suite, "--threads", t, "--runs", "1"]
+            ref = [VENV_PY, TORCH_BENCH, args.suite, "--threads", t, "--runs", "1"]
+            for cmd in (zx, ref):
+                for rec in run_lines(cmd):
+                    print(json.dumps(rec), file=sys.stderr)
+                    results[key(rec)][rec["impl"]].append(rec["median"])
+                    units[key(rec)] = rec["unit"]
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+
+    print(f"| bench | config | unit | zhixing | numpy | torch | zhixing / best |")
+    print("|---|---|---|---|---|---|---|")
+    for (bench, config), impls in sorted(results.items()):
+        med = {impl: statistics.median(v) for impl, v in impls.items()}
+        refs = [v for impl, v in med.items() if impl != "zhixing"]
+        ratio = med.get("zhixing", float("nan")) / max(refs) if refs else float("nan")
+        cells = [f"{med[i]:.1f}" if i in med else "–" for i in ("zhixing", "numpy", "torch")]
+        cfg = ", ".join(f"{k}={v}" for k, v in json.loads(config).items())
+        print(f"| {bench} | {cfg} | {units[(bench, config)]} | " + " | ".join(cells) + f" | {ratio:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
