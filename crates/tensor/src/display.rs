@@ -11,7 +11,8 @@ impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let values = self.to_vec_f64();
         let summarize = values.len() > SUMMARIZE_OVER;
-        let float = self.dtype().is_float() || matches!(self.dtype(), crate::DType::BF16 | crate::DType::F16);
+        let float = self.dtype().is_float()
+            || matches!(self.dtype(), crate::DType::BF16 | crate::DType::F16);
         let fmt_value = |v: f64| {
             if !float {
                 format!("{v}")
@@ -22,8 +23,20 @@ impl fmt::Display for Tensor {
             }
         };
         let mut text = String::from("tensor(");
-        write_dim(&mut text, &values, self.shape(), 0, summarize, &fmt_value, 7);
-        text.push_str(&format!(", shape={:?}, dtype={}", self.shape(), self.dtype()));
+        write_dim(
+            &mut text,
+            &values,
+            self.shape(),
+            0,
+            summarize,
+            &fmt_value,
+            7,
+        );
+        text.push_str(&format!(
+            ", shape={:?}, dtype={}",
+            self.shape(),
+            self.dtype()
+        ));
         if self.requires_grad() {
             match self.op_name() {
                 Some(op) => text.push_str(&format!(", grad_fn={op}")),
@@ -51,7 +64,11 @@ fn write_dim(
     let n = shape[0];
     let stride: usize = shape[1..].iter().product();
     let indices: Vec<Option<usize>> = if summarize && n > 2 * EDGE {
-        (0..EDGE).map(Some).chain([None]).chain((n - EDGE..n).map(Some)).collect()
+        (0..EDGE)
+            .map(Some)
+            .chain([None])
+            .chain((n - EDGE..n).map(Some))
+            .collect()
     } else {
         (0..n).map(Some).collect()
     };

@@ -34,7 +34,10 @@ pub fn gradcheck(
 ) -> Result<()> {
     for (i, t) in inputs.iter().enumerate() {
         if t.requires_grad() && t.dtype() != DType::F64 {
-            return Err(Error::invalid("gradcheck", format!("input {i} must be f64, got {}", t.dtype())));
+            return Err(Error::invalid(
+                "gradcheck",
+                format!("input {i} must be f64, got {}", t.dtype()),
+            ));
         }
     }
     let leaves: Vec<Tensor> = inputs.iter().map(fresh_leaf).collect::<Result<_>>()?;
@@ -44,9 +47,8 @@ pub fn gradcheck(
     let loss = out.mul(&weights)?.sum_all()?;
     loss.backward()?;
 
-    let objective = |xs: &[Tensor]| -> Result<f64> {
-        no_grad(|| f(xs)?.mul(&weights)?.sum_all()?.item())
-    };
+    let objective =
+        |xs: &[Tensor]| -> Result<f64> { no_grad(|| f(xs)?.mul(&weights)?.sum_all()?.item()) };
     for (i, input) in inputs.iter().enumerate() {
         if !input.requires_grad() {
             continue;
@@ -66,7 +68,8 @@ pub fn gradcheck(
             };
             let numeric = (eval(opts.eps)? - eval(-opts.eps)?) / (2.0 * opts.eps);
             let a = analytic[j];
-            if !((a - numeric).abs() <= opts.atol + opts.rtol * numeric.abs()) {
+            let tolerance = opts.atol + opts.rtol * numeric.abs();
+            if a.is_nan() || numeric.is_nan() || (a - numeric).abs() > tolerance {
                 return Err(Error::Autograd(format!(
                     "gradcheck failed for input {i} (shape {:?}) at element {j}: analytic {a:.10e} vs numeric {numeric:.10e}",
                     input.shape()

@@ -35,7 +35,11 @@ pub(crate) struct Inner {
 impl Tensor {
     // ---- construction -------------------------------------------------------------------
 
-    pub(crate) fn from_parts(storage: Arc<RwLock<Storage>>, layout: Layout, dtype: DType) -> Tensor {
+    pub(crate) fn from_parts(
+        storage: Arc<RwLock<Storage>>,
+        layout: Layout,
+        dtype: DType,
+    ) -> Tensor {
         Tensor(Arc::new(Inner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             storage,
@@ -124,7 +128,10 @@ impl Tensor {
     /// `start, start+step, …` up to but excluding `end`, as a 1-D tensor.
     pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-            return Err(Error::invalid("arange", format!("bad range {start}..{end} step {step}")));
+            return Err(Error::invalid(
+                "arange",
+                format!("bad range {start}..{end} step {step}"),
+            ));
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
         let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
@@ -261,7 +268,11 @@ impl Tensor {
     /// The single element of a one-element tensor, as f64.
     pub fn item(&self) -> Result<f64> {
         if self.numel() != 1 {
-            return Err(Error::shape("item", "tensor must hold exactly one element", self.shape()));
+            return Err(Error::shape(
+                "item",
+                "tensor must hold exactly one element",
+                self.shape(),
+            ));
         }
         Ok(self.to_vec_f64()[0])
     }
@@ -269,10 +280,18 @@ impl Tensor {
     /// Rows of a 2-D tensor as nested vectors (convenient in tests and printing).
     pub fn to_vec2_f64(&self) -> Result<Vec<Vec<f64>>> {
         if self.rank() != 2 {
-            return Err(Error::shape("to_vec2", "expected a 2-D tensor", self.shape()));
+            return Err(Error::shape(
+                "to_vec2",
+                "expected a 2-D tensor",
+                self.shape(),
+            ));
         }
         let cols = self.shape()[1];
-        Ok(self.to_vec_f64().chunks(cols.max(1)).map(|r| r.to_vec()).collect())
+        Ok(self
+            .to_vec_f64()
+            .chunks(cols.max(1))
+            .map(|r| r.to_vec())
+            .collect())
     }
 
     // ---- autograd surface ----------------------------------------------------------------
@@ -299,7 +318,11 @@ impl Tensor {
 
     /// The gradient accumulated by `backward()`, if any.
     pub fn grad(&self) -> Option<Tensor> {
-        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .grad
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn zero_grad(&self) {
@@ -353,7 +376,11 @@ impl Tensor {
     /// Applies `f` to every element of a contiguous float tensor in place. Not recorded.
     pub fn update_<T: Element>(&self, mut f: impl FnMut(&mut [T])) -> Result<()> {
         if !self.is_contiguous() {
-            return Err(Error::shape("update_", "in-place update needs a contiguous tensor", self.shape()));
+            return Err(Error::shape(
+                "update_",
+                "in-place update needs a contiguous tensor",
+                self.shape(),
+            ));
         }
         let (off, n) = (self.0.layout.offset, self.numel());
         let dtype = self.dtype();

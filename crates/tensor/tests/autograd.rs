@@ -8,7 +8,10 @@ fn t(data: &[f32], shape: &[usize]) -> Tensor {
 }
 
 fn grad(x: &Tensor) -> Vec<f32> {
-    x.grad().expect("gradient was not set").to_vec::<f32>().unwrap()
+    x.grad()
+        .expect("gradient was not set")
+        .to_vec::<f32>()
+        .unwrap()
 }
 
 #[test]
@@ -35,12 +38,22 @@ fn fan_out_sums_gradients() {
 fn gradients_accumulate_until_zeroed() {
     let x = t(&[1.0, 2.0], &[2]).requires_grad_(true);
     for _ in 0..2 {
-        x.mul_scalar(3.0).unwrap().sum_all().unwrap().backward().unwrap();
+        x.mul_scalar(3.0)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
     }
     assert_eq!(grad(&x), vec![6.0, 6.0]);
     x.zero_grad();
     assert!(x.grad().is_none());
-    x.mul_scalar(3.0).unwrap().sum_all().unwrap().backward().unwrap();
+    x.mul_scalar(3.0)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(grad(&x), vec![3.0, 3.0]);
 }
 
@@ -86,7 +99,11 @@ fn no_grad_and_detach_record_nothing() {
 
 #[test]
 fn gradients_flow_through_views_into_the_base() {
-    let x = Tensor::arange(0.0, 6.0, 1.0, DType::F32).unwrap().reshape(&[2, 3]).unwrap().requires_grad_(true);
+    let x = Tensor::arange(0.0, 6.0, 1.0, DType::F32)
+        .unwrap()
+        .reshape(&[2, 3])
+        .unwrap()
+        .requires_grad_(true);
     // Two overlapping views of x, one transposed.
     let a = x.narrow(1, 0, 2).unwrap();
     let b = x.t().unwrap().narrow(0, 1, 2).unwrap().t().unwrap();
@@ -99,10 +116,18 @@ fn gradients_flow_through_views_into_the_base() {
 #[test]
 fn every_parameter_of_a_composite_gets_a_nonzero_gradient() {
     let mut rng = Rng::seed(3);
-    let params: Vec<Tensor> = [vec![4, 8], vec![8], vec![8], vec![8], vec![8, 3], vec![3], vec![10, 4]]
-        .iter()
-        .map(|s| Tensor::randn(s, DType::F32, &mut rng).requires_grad_(true))
-        .collect();
+    let params: Vec<Tensor> = [
+        vec![4, 8],
+        vec![8],
+        vec![8],
+        vec![8],
+        vec![8, 3],
+        vec![3],
+        vec![10, 4],
+    ]
+    .iter()
+    .map(|s| Tensor::randn(s, DType::F32, &mut rng).requires_grad_(true))
+    .collect();
     let [w1, b1, gamma, beta, w2, b2, emb] = <[Tensor; 7]>::try_from(params.clone()).unwrap();
     let ids = Tensor::from_vec(vec![1i64, 3, 3, 7, 0], &[5]).unwrap();
     let x = Tensor::embedding(&ids, &emb).unwrap();
@@ -112,12 +137,25 @@ fn every_parameter_of_a_composite_gets_a_nonzero_gradient() {
     let h = h.dropout(0.1, true, &mut rng).unwrap();
     let logits = h.matmul(&w2).unwrap().add(&b2).unwrap();
     let target = Tensor::from_vec(vec![0i64, 2, 1, 1, 0], &[5, 1]).unwrap();
-    let loss = logits.log_softmax(-1).unwrap().gather(1, &target).unwrap().neg().unwrap().mean_all().unwrap();
+    let loss = logits
+        .log_softmax(-1)
+        .unwrap()
+        .gather(1, &target)
+        .unwrap()
+        .neg()
+        .unwrap()
+        .mean_all()
+        .unwrap();
     loss.backward().unwrap();
     for (i, p) in params.iter().enumerate() {
-        let g = p.grad().unwrap_or_else(|| panic!("parameter {i} got no gradient"));
+        let g = p
+            .grad()
+            .unwrap_or_else(|| panic!("parameter {i} got no gradient"));
         let norm: f64 = g.to_vec_f64().iter().map(|v| v * v).sum();
-        assert!(norm > 0.0 && norm.is_finite(), "parameter {i} gradient norm {norm}");
+        assert!(
+            norm > 0.0 && norm.is_finite(),
+            "parameter {i} gradient norm {norm}"
+        );
     }
 }
 
@@ -133,6 +171,11 @@ fn leaf_grad_shape_matches_broadcast_input() {
 fn integer_inputs_do_not_require_grad() {
     let w = Tensor::ones(&[3, 2], DType::F32).requires_grad_(true);
     let ids = Tensor::from_vec(vec![2i64, 2], &[2]).unwrap();
-    w.index_select(0, &ids).unwrap().sum_all().unwrap().backward().unwrap();
+    w.index_select(0, &ids)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(grad(&w), vec![0.0, 0.0, 0.0, 0.0, 2.0, 2.0]);
 }

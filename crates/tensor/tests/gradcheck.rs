@@ -1,6 +1,9 @@
 //! A finite-difference gradient check for every differentiable op, including broadcast
 //! and strided (view) inputs. Convolution and pooling are checked in conv_pool.rs.
 
+// `&[x.clone()]` reads better than `std::slice::from_ref(&x)` in a list of checks.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use zhixing_tensor::gradcheck::{gradcheck, GradcheckOptions};
 use zhixing_tensor::{DType, Result, Rng, Tensor};
 
@@ -33,7 +36,10 @@ fn binary_ops_same_shape() {
 fn binary_ops_broadcast() {
     // [2,3,4] with [4], [3,1] and [2,1,4]: leading, middle and inner broadcast.
     let a = randn(&[2, 3, 4], 3);
-    for (i, shape) in [vec![4], vec![3, 1], vec![2, 1, 4], vec![1]].into_iter().enumerate() {
+    for (i, shape) in [vec![4], vec![3, 1], vec![2, 1, 4], vec![1]]
+        .into_iter()
+        .enumerate()
+    {
         let b = uniform(&shape, 0.5, 1.5, 10 + i as u64);
         check(|x| x[0].add(&x[1]), &[a.clone(), b.clone()]);
         check(|x| x[0].sub(&x[1]), &[a.clone(), b.clone()]);
@@ -51,7 +57,10 @@ fn binary_ops_on_strided_views() {
     let b = randn(&[3, 4], 5);
     // a.t() is a non-contiguous view; narrow gives an offset view.
     check(|x| x[0].t()?.mul(&x[1]), &[a.clone(), b.clone()]);
-    check(|x| x[0].t()?.narrow(1, 1, 2)?.add(&x[1].narrow(1, 0, 2)?), &[a, b]);
+    check(
+        |x| x[0].t()?.narrow(1, 1, 2)?.add(&x[1].narrow(1, 0, 2)?),
+        &[a, b],
+    );
 }
 
 #[test]
@@ -60,7 +69,13 @@ fn unary_ops() {
     let pos = uniform(&[2, 5], 0.2, 3.0, 7);
     let away = uniform(&[2, 5], 0.1, 2.0, 8)
         .detach()
-        .mul(&Tensor::from_vec(vec![1.0f64, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0], &[2, 5]).unwrap())
+        .mul(
+            &Tensor::from_vec(
+                vec![1.0f64, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0],
+                &[2, 5],
+            )
+            .unwrap(),
+        )
         .unwrap()
         .requires_grad_(true);
     check(|t| t[0].neg(), &[x.clone()]);
@@ -74,7 +89,15 @@ fn unary_ops() {
     check(|t| t[0].gelu_tanh(), &[x.clone()]);
     check(|t| t[0].softplus(), &[x.clone()]);
     check(|t| t[0].affine(-1.5, 0.25), &[x.clone()]);
-    check(|t| t[0].add_scalar(3.0)?.mul_scalar(2.0)?.sub_scalar(1.0)?.div_scalar(4.0), &[x]);
+    check(
+        |t| {
+            t[0].add_scalar(3.0)?
+                .mul_scalar(2.0)?
+                .sub_scalar(1.0)?
+                .div_scalar(4.0)
+        },
+        &[x],
+    );
     check(|t| t[0].log(), &[pos.clone()]);
     check(|t| t[0].sqrt(), &[pos.clone()]);
     check(|t| t[0].recip(), &[pos.clone()]);
@@ -91,7 +114,10 @@ fn unary_ops_on_views() {
     let x = randn(&[3, 4], 9);
     check(|t| t[0].t()?.tanh(), &[x.clone()]);
     check(|t| t[0].narrow(0, 1, 2)?.exp(), &[x.clone()]);
-    check(|t| t[0].unsqueeze(0)?.broadcast_to(&[2, 3, 4])?.sigmoid(), &[x]);
+    check(
+        |t| t[0].unsqueeze(0)?.broadcast_to(&[2, 3, 4])?.sigmoid(),
+        &[x],
+    );
 }
 
 #[test]
@@ -105,13 +131,28 @@ fn view_and_join_ops() {
     check(|t| t[0].narrow(2, 1, 2), &[x.clone()]);
     check(|t| t[0].slice(1, 0..2), &[x.clone()]);
     check(|t| t[0].unsqueeze(1)?.squeeze(1), &[x.clone()]);
-    check(|t| t[0].narrow(0, 0, 1)?.squeeze(0)?.broadcast_to(&[5, 3, 4]), &[x.clone()]);
+    check(
+        |t| t[0].narrow(0, 0, 1)?.squeeze(0)?.broadcast_to(&[5, 3, 4]),
+        &[x.clone()],
+    );
     let y = randn(&[2, 1, 4], 12);
-    check(|t| Tensor::cat(&[t[0].clone(), t[1].clone()], 1), &[x.clone(), y.clone()]);
-    check(|t| Tensor::cat(&[t[0].t()?, t[1].t()?], 1), &[randn(&[3, 2], 13), randn(&[4, 2], 14)]);
+    check(
+        |t| Tensor::cat(&[t[0].clone(), t[1].clone()], 1),
+        &[x.clone(), y.clone()],
+    );
+    check(
+        |t| Tensor::cat(&[t[0].t()?, t[1].t()?], 1),
+        &[randn(&[3, 2], 13), randn(&[4, 2], 14)],
+    );
     let z = randn(&[2, 3, 4], 15);
-    check(|t| Tensor::stack(&[t[0].clone(), t[1].clone()], 0), &[x.clone(), z.clone()]);
-    check(|t| Tensor::stack(&[t[0].clone(), t[1].clone()], 3), &[x.clone(), z]);
+    check(
+        |t| Tensor::stack(&[t[0].clone(), t[1].clone()], 0),
+        &[x.clone(), z.clone()],
+    );
+    check(
+        |t| Tensor::stack(&[t[0].clone(), t[1].clone()], 3),
+        &[x.clone(), z],
+    );
     check(|t| Ok(t[0].split(2, 2)?[1].clone()), &[x.clone()]);
     check(
         |t| {
@@ -145,17 +186,41 @@ fn reductions() {
 
 #[test]
 fn matmul_shapes() {
-    check(|t| t[0].matmul(&t[1]), &[randn(&[3, 4], 31), randn(&[4, 2], 32)]);
-    check(|t| t[0].matmul(&t[1]), &[randn(&[2, 3, 4], 33), randn(&[2, 4, 5], 34)]);
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[randn(&[3, 4], 31), randn(&[4, 2], 32)],
+    );
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[randn(&[2, 3, 4], 33), randn(&[2, 4, 5], 34)],
+    );
     // Broadcast batch dims: [2,1,3,4] @ [3,4,2] → [2,3,3,2].
-    check(|t| t[0].matmul(&t[1]), &[randn(&[2, 1, 3, 4], 35), randn(&[3, 4, 2], 36)]);
-    check(|t| t[0].matmul(&t[1]), &[randn(&[4], 37), randn(&[4, 3], 38)]);
-    check(|t| t[0].matmul(&t[1]), &[randn(&[3, 4], 39), randn(&[4], 40)]);
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[randn(&[2, 1, 3, 4], 35), randn(&[3, 4, 2], 36)],
+    );
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[randn(&[4], 37), randn(&[4, 3], 38)],
+    );
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[randn(&[3, 4], 39), randn(&[4], 40)],
+    );
     check(|t| t[0].matmul(&t[1]), &[randn(&[4], 41), randn(&[4], 42)]);
-    check(|t| t[0].matmul(&t[1]), &[randn(&[2, 3, 4], 47), randn(&[4, 5], 48)]);
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[randn(&[2, 3, 4], 47), randn(&[4, 5], 48)],
+    );
     // Transposed (strided) operands go to the GEMM without a copy.
-    check(|t| t[0].t()?.matmul(&t[1].t()?), &[randn(&[4, 3], 43), randn(&[2, 4], 44)]);
-    check(|t| t[0].transpose(-1, -2)?.matmul(&t[1]), &[randn(&[2, 4, 3], 45), randn(&[2, 4, 2], 46)]);
+    check(
+        |t| t[0].t()?.matmul(&t[1].t()?),
+        &[randn(&[4, 3], 43), randn(&[2, 4], 44)],
+    );
+    check(
+        |t| t[0].transpose(-1, -2)?.matmul(&t[1]),
+        &[randn(&[2, 4, 3], 45), randn(&[2, 4, 2], 46)],
+    );
 }
 
 #[test]
@@ -177,7 +242,12 @@ fn where_and_masked_fill() {
     check(|t| t[0].masked_fill(&row_mask, -3.0), &[a.clone()]);
     // Masked positions receive exactly zero gradient.
     let a2 = a.detach().requires_grad_(true);
-    a2.masked_fill(&row_mask, -1e9).unwrap().sum_all().unwrap().backward().unwrap();
+    a2.masked_fill(&row_mask, -1e9)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     let g = a2.grad().unwrap().to_vec::<f64>().unwrap();
     assert_eq!(&g[..4], &[0.0, 1.0, 1.0, 0.0]);
 }
@@ -187,13 +257,19 @@ fn indexing_ops() {
     let w = randn(&[5, 3], 71);
     let ids = Tensor::from_vec(vec![4i64, 0, 4, 2], &[4]).unwrap();
     check(|t| t[0].index_select(0, &ids), &[w.clone()]);
-    check(|t| t[0].index_select(1, &Tensor::from_vec(vec![2i64, 2, 0], &[3]).unwrap()), &[w.clone()]);
+    check(
+        |t| t[0].index_select(1, &Tensor::from_vec(vec![2i64, 2, 0], &[3]).unwrap()),
+        &[w.clone()],
+    );
     let ids2 = Tensor::from_vec(vec![1i64, 1, 3, 0, 4, 1], &[2, 3]).unwrap();
     check(|t| Tensor::embedding(&ids2, &t[0]), &[w.clone()]);
     let gidx = Tensor::from_vec(vec![0i64, 2, 2, 1, 1, 0, 2, 2, 0, 0], &[5, 2]).unwrap();
     check(|t| t[0].gather(1, &gidx), &[w.clone()]);
     let sidx = Tensor::from_vec(vec![0i64, 4, 4, 1, 2, 2], &[2, 3]).unwrap();
-    check(|t| t[0].scatter_add(0, &sidx, &t[1]), &[w, randn(&[2, 3], 72)]);
+    check(
+        |t| t[0].scatter_add(0, &sidx, &t[1]),
+        &[w, randn(&[2, 3], 72)],
+    );
 }
 
 #[test]
@@ -209,19 +285,31 @@ fn composite_layer_norm_and_cross_entropy() {
         |t| {
             let mu = t[0].mean(&[-1], true)?;
             let var = t[0].var(&[-1], false, true)?;
-            t[0].sub(&mu)?.div(&var.add_scalar(1e-5)?.sqrt()?)?.mul(&t[1])?.add(&t[2])
+            t[0].sub(&mu)?
+                .div(&var.add_scalar(1e-5)?.sqrt()?)?
+                .mul(&t[1])?
+                .add(&t[2])
         },
         &[x.clone(), w, b],
     );
     let target = Tensor::from_vec(vec![1i64, 0, 5, 3], &[4, 1]).unwrap();
-    check(|t| t[0].log_softmax(-1)?.gather(1, &target)?.neg()?.mean_all(), &[x]);
+    check(
+        |t| t[0].log_softmax(-1)?.gather(1, &target)?.neg()?.mean_all(),
+        &[x],
+    );
 }
 
 #[test]
 fn fused_layer_norm() {
     let (x, w, b) = (randn(&[3, 2, 6], 101), randn(&[6], 102), randn(&[6], 103));
-    check(|t| t[0].layer_norm(Some(&t[1]), Some(&t[2]), 1e-5), &[x.clone(), w.clone(), b]);
-    check(|t| t[0].layer_norm(Some(&t[1]), None, 1e-5), &[x.clone(), w]);
+    check(
+        |t| t[0].layer_norm(Some(&t[1]), Some(&t[2]), 1e-5),
+        &[x.clone(), w.clone(), b],
+    );
+    check(
+        |t| t[0].layer_norm(Some(&t[1]), None, 1e-5),
+        &[x.clone(), w],
+    );
     check(|t| t[0].layer_norm(None, None, 1e-3), &[x.clone()]);
     check(|t| t[0].transpose(0, 1)?.layer_norm(None, None, 1e-5), &[x]);
 }

@@ -18,8 +18,18 @@ struct Case {
 }
 
 fn array(v: &Value) -> (Vec<usize>, Vec<f64>) {
-    let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-    let data = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let shape = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
     (shape, data)
 }
 
@@ -47,7 +57,10 @@ fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol * scale, "{what}[{i}]: got {g}, PyTorch {w} (tol {tol}·{scale})");
+        assert!(
+            (g - w).abs() <= tol * scale,
+            "{what}[{i}]: got {g}, PyTorch {w} (tol {tol}·{scale})"
+        );
     }
 }
 
@@ -70,14 +83,33 @@ fn run(name: &str, dtype: DType, f: impl Fn(&HashMap<String, Tensor>) -> Result<
         })
         .collect();
     let out = f(&inputs).unwrap();
-    assert_eq!(out.shape(), case.output.0.as_slice(), "{name}: output shape");
-    assert_close(&format!("{name} {dtype} output"), &out.to_vec_f64(), &case.output.1, tol);
-    let upstream = Tensor::from_vec(case.upstream.1.clone(), &case.upstream.0).unwrap().to_dtype(dtype).unwrap();
+    assert_eq!(
+        out.shape(),
+        case.output.0.as_slice(),
+        "{name}: output shape"
+    );
+    assert_close(
+        &format!("{name} {dtype} output"),
+        &out.to_vec_f64(),
+        &case.output.1,
+        tol,
+    );
+    let upstream = Tensor::from_vec(case.upstream.1.clone(), &case.upstream.0)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap();
     out.backward_with(&upstream).unwrap();
     for (k, (shape, want)) in &case.grads {
-        let g = inputs[k].grad().unwrap_or_else(|| panic!("{name}: no gradient for {k}"));
+        let g = inputs[k]
+            .grad()
+            .unwrap_or_else(|| panic!("{name}: no gradient for {k}"));
         assert_eq!(g.shape(), shape.as_slice(), "{name}: grad {k} shape");
-        assert_close(&format!("{name} {dtype} grad {k}"), &g.to_vec_f64(), want, tol);
+        assert_close(
+            &format!("{name} {dtype} grad {k}"),
+            &g.to_vec_f64(),
+            want,
+            tol,
+        );
     }
 }
 
@@ -107,7 +139,10 @@ fn layer_norm_composite_matches_torch() {
         let v = &x["x"];
         let mu = v.mean(&[-1], true)?;
         let var = v.var(&[-1], false, true)?;
-        v.sub(&mu)?.div(&var.add_scalar(1e-5)?.sqrt()?)?.mul(&x["weight"])?.add(&x["bias"])
+        v.sub(&mu)?
+            .div(&var.add_scalar(1e-5)?.sqrt()?)?
+            .mul(&x["weight"])?
+            .add(&x["bias"])
     });
 }
 
@@ -115,7 +150,11 @@ fn layer_norm_composite_matches_torch() {
 fn cross_entropy_composite_matches_torch() {
     both("cross_entropy", |x| {
         let target = x["target"].unsqueeze(1)?;
-        x["logits"].log_softmax(-1)?.gather(1, &target)?.neg()?.mean_all()
+        x["logits"]
+            .log_softmax(-1)?
+            .gather(1, &target)?
+            .neg()?
+            .mean_all()
     });
 }
 
@@ -128,7 +167,13 @@ fn gelu_matches_torch() {
 #[test]
 fn mlp_composite_matches_torch() {
     both("mlp_composite", |x| {
-        x["x"].matmul(&x["w1"])?.add(&x["b1"])?.relu()?.matmul(&x["w2"])?.add(&x["b2"])?.tanh()
+        x["x"]
+            .matmul(&x["w1"])?
+            .add(&x["b1"])?
+            .relu()?
+            .matmul(&x["w2"])?
+            .add(&x["b2"])?
+            .tanh()
     });
 }
 
@@ -140,5 +185,7 @@ fn var_and_std_match_torch() {
 
 #[test]
 fn fused_layer_norm_matches_torch() {
-    both("layer_norm", |x| x["x"].layer_norm(Some(&x["weight"]), Some(&x["bias"]), 1e-5));
+    both("layer_norm", |x| {
+        x["x"].layer_norm(Some(&x["weight"]), Some(&x["bias"]), 1e-5)
+    });
 }

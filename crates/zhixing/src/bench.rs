@@ -30,7 +30,9 @@ pub fn run(args: &Args) -> Result<()> {
         bail!("--runs must be at least 1");
     }
     for &threads in &args.threads {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()?;
         pool.install(|| match args.suite.as_str() {
             "matmul" => matmul(args, threads),
             "elementwise" => elementwise(args, threads),
@@ -80,7 +82,13 @@ fn matmul(args: &Args, threads: usize) -> Result<()> {
             Ok(())
         })?;
         let flops = 2.0 * (n as f64).powi(3) / 1e9;
-        report("sgemm", json!({"n": n, "threads": threads}), "GFLOP/s", flops, &secs);
+        report(
+            "sgemm",
+            json!({"n": n, "threads": threads}),
+            "GFLOP/s",
+            flops,
+            &secs,
+        );
     }
     Ok(())
 }
@@ -95,7 +103,13 @@ fn elementwise(args: &Args, threads: usize) -> Result<()> {
         Ok(())
     })?;
     let bytes = 3.0 * 4.0 * n as f64 / 1e9;
-    report("add", json!({"n": n, "threads": threads}), "GB/s", bytes, &secs);
+    report(
+        "add",
+        json!({"n": n, "threads": threads}),
+        "GB/s",
+        bytes,
+        &secs,
+    );
 
     let (rows, cols) = (16384, 1024);
     let x = a.reshape(&[rows, cols])?;
@@ -104,6 +118,12 @@ fn elementwise(args: &Args, threads: usize) -> Result<()> {
         Ok(())
     })?;
     let bytes = 2.0 * 4.0 * n as f64 / 1e9;
-    report("softmax", json!({"n": n, "rows": rows, "cols": cols, "threads": threads}), "GB/s", bytes, &secs);
+    report(
+        "softmax",
+        json!({"n": n, "rows": rows, "cols": cols, "threads": threads}),
+        "GB/s",
+        bytes,
+        &secs,
+    );
     Ok(())
 }

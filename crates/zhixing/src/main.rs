@@ -7,7 +7,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "zhixing", version, about = "Machine learning from records to served models")]
+#[command(
+    name = "zhixing",
+    version,
+    about = "Machine learning from records to served models"
+)]
 struct Cli {
     /// Worker threads for kernels (default: all cores).
     #[arg(long, global = true)]

@@ -30,7 +30,10 @@ pub struct XorResult {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    println!("XOR with a 2-{}-1 ReLU network, MSE loss, batch gradient descent (lr {})", args.hidden, args.lr);
+    println!(
+        "XOR with a 2-{}-1 ReLU network, MSE loss, batch gradient descent (lr {})",
+        args.hidden, args.lr
+    );
     let result = train_xor(args, |epoch, loss| {
         if epoch == 1 || epoch % args.every.max(1) == 0 || epoch == args.epochs {
             println!("epoch {epoch:>5}  loss {loss:.6}");
@@ -46,7 +49,9 @@ pub fn run(args: &Args) -> Result<()> {
         println!("\nlearned XOR: final loss {last:.6} < 0.01");
         Ok(())
     } else {
-        anyhow::bail!("final loss {last:.6} did not reach 0.01: try more --epochs or another --seed")
+        anyhow::bail!(
+            "final loss {last:.6} did not reach 0.01: try more --epochs or another --seed"
+        )
     }
 }
 
@@ -118,7 +123,11 @@ mod tests {
         let r = train_xor(&args, |_, _| {}).unwrap();
         let last = *r.losses.last().unwrap();
         assert!(last < 0.01, "final loss {last}");
-        assert!(r.losses[0] > 0.1, "initial loss {} should be far from solved", r.losses[0]);
+        assert!(
+            r.losses[0] > 0.1,
+            "initial loss {} should be far from solved",
+            r.losses[0]
+        );
         for (p, t) in r.predictions.iter().zip(TARGETS) {
             assert!((p - t).abs() < 0.25, "prediction {p} for target {t}");
         }

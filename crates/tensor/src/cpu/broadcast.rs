@@ -17,7 +17,11 @@ pub fn binary<T: Float, F: Fn(T, T) -> T + Sync>(
     debug_assert_eq!(la.shape, lb.shape);
     let n = la.numel();
     if la.is_contiguous() && lb.is_contiguous() {
-        return math::zip_map(&a[la.offset..la.offset + n], &b[lb.offset..lb.offset + n], f);
+        return math::zip_map(
+            &a[la.offset..la.offset + n],
+            &b[lb.offset..lb.offset + n],
+            f,
+        );
     }
     let (la, lb) = coalesce(la, lb);
     let mut out = vec![T::zero(); n];
@@ -54,7 +58,14 @@ pub fn binary<T: Float, F: Fn(T, T) -> T + Sync>(
 }
 
 #[inline(always)]
-fn row_kernel<T: Float, F: Fn(T, T) -> T>(a: &[T], sa: usize, b: &[T], sb: usize, dst: &mut [T], f: &F) {
+fn row_kernel<T: Float, F: Fn(T, T) -> T>(
+    a: &[T],
+    sa: usize,
+    b: &[T],
+    sb: usize,
+    dst: &mut [T],
+    f: &F,
+) {
     let n = dst.len();
     match (sa, sb) {
         (1, 1) => {

@@ -5,6 +5,9 @@
 //! functions are branch-free polynomial approximations (a few ulp) so they vectorize;
 //! f64 uses the exact libm functions because f64 is where gradients are checked.
 
+// Polynomial coefficients are kept as published, digits beyond f32 precision included.
+#![allow(clippy::excessive_precision)]
+
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -67,7 +70,9 @@ pub fn exp_f32(x: f32) -> f32 {
     // 2^n from the exponent bits. `n as i32` would be a saturating (scalar) conversion;
     // adding 1.5·2^23 instead puts the integer n + 127 in the low mantissa bits.
     const MAGIC: f32 = 12_582_912.0;
-    let biased = (n + (MAGIC + 127.0)).to_bits().wrapping_sub(MAGIC.to_bits());
+    let biased = (n + (MAGIC + 127.0))
+        .to_bits()
+        .wrapping_sub(MAGIC.to_bits());
     let scale = f32::from_bits(biased << 23);
     er * scale
 }
@@ -160,7 +165,13 @@ pub fn binary<T: Float, F: Fn(T, T) -> T + Sync>(a: &[T], b: &[T], dst: &mut [T]
 }
 
 /// dst[i] = f(a[i], b[i], c[i]), threaded for large inputs.
-pub fn ternary<T: Float, F: Fn(T, T, T) -> T + Sync>(a: &[T], b: &[T], c: &[T], dst: &mut [T], f: F) {
+pub fn ternary<T: Float, F: Fn(T, T, T) -> T + Sync>(
+    a: &[T],
+    b: &[T],
+    c: &[T],
+    dst: &mut [T],
+    f: F,
+) {
     if dst.len() < PARALLEL_THRESHOLD {
         return ternary_serial(a, b, c, dst, &f);
     }

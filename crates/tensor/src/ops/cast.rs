@@ -34,11 +34,16 @@ impl Tensor {
         if dtype == self.dtype() {
             return Ok(self.clone());
         }
-        let out = Tensor::from_storage(cast_storage(&self.contiguous_storage(), dtype), self.shape());
+        let out = Tensor::from_storage(
+            cast_storage(&self.contiguous_storage(), dtype),
+            self.shape(),
+        );
         if !(dtype.is_float() && self.dtype().is_float()) {
             return Ok(out);
         }
         let from = self.dtype();
-        Ok(out.record("to_dtype", &[self], move |g| Ok(vec![Some(g.to_dtype(from)?)])))
+        Ok(out.record("to_dtype", &[self], move |g| {
+            Ok(vec![Some(g.to_dtype(from)?)])
+        }))
     }
 }

@@ -141,7 +141,11 @@ impl Tensor {
                 .collect();
             Tensor::from_vec(data, &shape)?
         });
-        let (mask, t_shape, f_shape) = (cond.detach(), on_true.shape().to_vec(), on_false.shape().to_vec());
+        let (mask, t_shape, f_shape) = (
+            cond.detach(),
+            on_true.shape().to_vec(),
+            on_false.shape().to_vec(),
+        );
         Ok(out.record("where_cond", &[on_true, on_false], move |g| {
             let zero = g.zeros_like();
             let gt = Tensor::where_cond(&mask, g, &zero)?.sum_to_shape(&t_shape)?;

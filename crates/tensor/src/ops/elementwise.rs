@@ -118,7 +118,9 @@ fn unary_forward<T: FastMath>(op: Unary, x: &[T]) -> Vec<T> {
         }
         Unary::GeluTanh => {
             let (k, a) = (c(SQRT_2_OVER_PI), c(GELU_CUBIC));
-            math::map(x, move |v| half * v * (one + (k * (v + a * v * v * v)).ftanh()))
+            math::map(x, move |v| {
+                half * v * (one + (k * (v + a * v * v * v)).ftanh())
+            })
         }
         // max(x,0) + ln(1 + e^-|x|): never overflows.
         Unary::Softplus => math::map(x, |v| v.max(T::zero()) + (-v.abs()).fexp().ln_1p()),
@@ -169,7 +171,10 @@ fn unary_backward<T: FastMath>(op: Unary, x: &[T], y: &[T], g: &[T]) -> Vec<T> {
         Unary::Tanh => math::ternary(x, y, g, o, move |_, y, g| g * (one - y * y)),
         Unary::Gelu => {
             // d/dx x·Φ(x) = Φ(x) + x·φ(x)
-            let (r, pdf) = (c(std::f64::consts::FRAC_1_SQRT_2), c(0.398_942_280_401_432_7));
+            let (r, pdf) = (
+                c(std::f64::consts::FRAC_1_SQRT_2),
+                c(0.398_942_280_401_432_7),
+            );
             math::ternary(x, y, g, o, move |x, _, g| {
                 let cdf = half * (one + (x * r).ferf());
                 g * (cdf + x * pdf * (-half * x * x).fexp())
@@ -189,7 +194,13 @@ fn unary_backward<T: FastMath>(op: Unary, x: &[T], y: &[T], g: &[T]) -> Vec<T> {
         }
         Unary::Clamp(lo, hi) => {
             let (lo, hi) = (c(lo), c(hi));
-            math::ternary(x, y, g, o, move |x, _, g| if x >= lo && x <= hi { g } else { zero })
+            math::ternary(
+                x,
+                y,
+                g,
+                o,
+                move |x, _, g| if x >= lo && x <= hi { g } else { zero },
+            )
         }
         Unary::Affine(m, _) => {
             let m = c(m);
@@ -377,7 +388,10 @@ fn binary_backward(
         }
     };
     match op {
-        Binary::Add => Ok((when(need_a, &|| Ok(g.clone()))?, when(need_b, &|| Ok(g.clone()))?)),
+        Binary::Add => Ok((
+            when(need_a, &|| Ok(g.clone()))?,
+            when(need_b, &|| Ok(g.clone()))?,
+        )),
         Binary::Sub => Ok((when(need_a, &|| Ok(g.clone()))?, when(need_b, &|| g.neg())?)),
         Binary::Mul => Ok((when(need_a, &|| g.mul(b))?, when(need_b, &|| g.mul(a))?)),
         Binary::Div => Ok((

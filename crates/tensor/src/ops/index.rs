@@ -31,7 +31,11 @@ fn checked_indices(op: &'static str, index: &Tensor, size: usize) -> Result<Vec<
 
 /// (outer, size, inner) of `shape` split around dim `d`.
 fn split_dims(shape: &[usize], d: usize) -> (usize, usize, usize) {
-    (shape[..d].iter().product(), shape[d], shape[d + 1..].iter().product())
+    (
+        shape[..d].iter().product(),
+        shape[d],
+        shape[d + 1..].iter().product(),
+    )
 }
 
 /// Copies rows `idx` of the [outer, size, inner] array `x` into [outer, idx.len(), inner].
@@ -47,7 +51,13 @@ fn select<T: Float>(x: &[T], outer: usize, size: usize, inner: usize, idx: &[usi
 }
 
 /// The adjoint of `select`: adds rows of g back at positions `idx`.
-fn select_backward<T: Float>(g: &[T], outer: usize, size: usize, inner: usize, idx: &[usize]) -> Vec<T> {
+fn select_backward<T: Float>(
+    g: &[T],
+    outer: usize,
+    size: usize,
+    inner: usize,
+    idx: &[usize],
+) -> Vec<T> {
     let mut dx = vec![T::zero(); outer * size * inner];
     let k = idx.len();
     for o in 0..outer {
@@ -88,7 +98,11 @@ impl Tensor {
     pub fn index_select(&self, dim: isize, indices: &Tensor) -> Result<Tensor> {
         expect_float("index_select", self)?;
         if indices.rank() != 1 {
-            return Err(Error::shape("index_select", "indices must be 1-D", indices.shape()));
+            return Err(Error::shape(
+                "index_select",
+                "indices must be 1-D",
+                indices.shape(),
+            ));
         }
         let d = normalize_dim("index_select", dim, self.shape())?;
         let (outer, size, inner) = split_dims(self.shape(), d);
@@ -112,11 +126,17 @@ impl Tensor {
     /// Embedding lookup: rows of `weight` [V, D] for every id in `ids` → [..ids.shape, D].
     pub fn embedding(ids: &Tensor, weight: &Tensor) -> Result<Tensor> {
         if weight.rank() != 2 {
-            return Err(Error::shape("embedding", "weight must be [vocab, dim]", weight.shape()));
+            return Err(Error::shape(
+                "embedding",
+                "weight must be [vocab, dim]",
+                weight.shape(),
+            ));
         }
         let mut shape = ids.shape().to_vec();
         shape.push(weight.shape()[1]);
-        weight.index_select(0, &ids.flatten(0, -1)?)?.reshape(&shape)
+        weight
+            .index_select(0, &ids.flatten(0, -1)?)?
+            .reshape(&shape)
     }
 
     /// `torch.gather`: out[..i..] = self[..index[..i..]..] along `dim`; `index` has the

@@ -24,7 +24,10 @@ impl Tensor {
                 lhs: self.shape().to_vec(),
                 rhs: rhs.shape().to_vec(),
             }),
-            (1, 1) => self.unsqueeze(0)?.matmul_nd(&rhs.unsqueeze(1)?)?.reshape(&[]),
+            (1, 1) => self
+                .unsqueeze(0)?
+                .matmul_nd(&rhs.unsqueeze(1)?)?
+                .reshape(&[]),
             (1, _) => self.unsqueeze(0)?.matmul_nd(rhs)?.squeeze(-2),
             (_, 1) => self.matmul_nd(&rhs.unsqueeze(1)?)?.squeeze(-1),
             _ => self.matmul_nd(rhs),
@@ -66,7 +69,10 @@ impl Tensor {
         Ok(out.record("matmul", &[self, rhs], move |g| {
             // dA = G·Bᵀ, dB = Aᵀ·G, summed over broadcast batch dims.
             let ga = if need_a {
-                Some(g.matmul_nd(&b.transpose(-1, -2)?)?.sum_to_shape(a.shape())?)
+                Some(
+                    g.matmul_nd(&b.transpose(-1, -2)?)?
+                        .sum_to_shape(a.shape())?,
+                )
             } else {
                 None
             };
@@ -135,7 +141,11 @@ fn batched_gemm<T: Float>(
             .enumerate()
             .for_each(|(i, dst)| run(i, dst, 1));
     } else {
-        let t = if flops >= GEMM_PARALLEL_FLOPS { threads } else { 1 };
+        let t = if flops >= GEMM_PARALLEL_FLOPS {
+            threads
+        } else {
+            1
+        };
         for (i, dst) in out.chunks_mut(m * n).enumerate() {
             run(i, dst, t);
         }

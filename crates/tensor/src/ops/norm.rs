@@ -20,7 +20,11 @@ fn row_stats<T: Float>(x: &[T], n: usize, eps: T) -> (T, T) {
     (mean, T::one() / (var + eps).sqrt())
 }
 
-fn forward<T: Float>(x: &[T], w: Option<&[T]>, b: Option<&[T]>, n: usize, eps: T) -> (Vec<T>, Vec<T>, Vec<T>) {
+/// (y, row means, row rstds).
+type Normalized<T> = (Vec<T>, Vec<T>, Vec<T>);
+
+#[allow(clippy::type_complexity)] // the zipped (row, (out row, stats)) closure argument
+fn forward<T: Float>(x: &[T], w: Option<&[T]>, b: Option<&[T]>, n: usize, eps: T) -> Normalized<T> {
     let rows = x.len() / n.max(1);
     let mut y = vec![T::zero(); x.len()];
     let mut stats = vec![(T::zero(), T::zero()); rows];
@@ -38,14 +42,23 @@ fn forward<T: Float>(x: &[T], w: Option<&[T]>, b: Option<&[T]>, n: usize, eps: T
             .zip(y.par_chunks_mut(n).zip(stats.par_iter_mut()))
             .for_each(row);
     } else {
-        x.chunks(n).zip(y.chunks_mut(n).zip(stats.iter_mut())).for_each(row);
+        x.chunks(n)
+            .zip(y.chunks_mut(n).zip(stats.iter_mut()))
+            .for_each(row);
     }
     let (means, rstds) = stats.into_iter().unzip();
     (y, means, rstds)
 }
 
 /// dx for every row.
-fn backward_input<T: Float>(x: &[T], g: &[T], w: Option<&[T]>, means: &[T], rstds: &[T], n: usize) -> Vec<T> {
+fn backward_input<T: Float>(
+    x: &[T],
+    g: &[T],
+    w: Option<&[T]>,
+    means: &[T],
+    rstds: &[T],
+    n: usize,
+) -> Vec<T> {
     let nf = T::from_f64(n as f64);
     let mut dx = vec![T::zero(); x.len()];
     let row = |(r, dxr): (usize, &mut [T])| {
@@ -73,7 +86,13 @@ fn backward_input<T: Float>(x: &[T], g: &[T], w: Option<&[T]>, means: &[T], rstd
 }
 
 /// (dw, db): column sums of g·x̂ and g.
-fn backward_affine<T: Float>(x: &[T], g: &[T], means: &[T], rstds: &[T], n: usize) -> (Vec<T>, Vec<T>) {
+fn backward_affine<T: Float>(
+    x: &[T],
+    g: &[T],
+    means: &[T],
+    rstds: &[T],
+    n: usize,
+) -> (Vec<T>, Vec<T>) {
     let mut dw = vec![T::zero(); n];
     let mut db = vec![T::zero(); n];
     for (r, (&mean, &rstd)) in means.iter().zip(rstds).enumerate() {
@@ -89,7 +108,12 @@ fn backward_affine<T: Float>(x: &[T], g: &[T], means: &[T], rstds: &[T], n: usiz
 impl Tensor {
     /// Layer normalization over the last dim with optional elementwise affine (w, b of
     /// shape [last dim]), as `torch.nn.functional.layer_norm(x, [n], w, b, eps)`.
-    pub fn layer_norm(&self, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Result<Tensor> {
+    pub fn layer_norm(
+        &self,
+        weight: Option<&Tensor>,
+        bias: Option<&Tensor>,
+        eps: f64,
+    ) -> Result<Tensor> {
         expect_float("layer_norm", self)?;
         let n = *self
             .shape()

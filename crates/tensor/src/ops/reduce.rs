@@ -82,7 +82,13 @@ fn sum_middle<T: Float>(x: &[T], outer: usize, r: usize, inner: usize) -> Vec<T>
 }
 
 /// Max (or min) over the middle dim of [outer, r, inner]: values and first index.
-fn extreme_middle<T: Float>(x: &[T], outer: usize, r: usize, inner: usize, max: bool) -> (Vec<T>, Vec<i64>) {
+fn extreme_middle<T: Float>(
+    x: &[T],
+    outer: usize,
+    r: usize,
+    inner: usize,
+    max: bool,
+) -> (Vec<T>, Vec<i64>) {
     let mut values = vec![T::zero(); outer * inner];
     let mut indices = vec![0i64; outer * inner];
     for o in 0..outer {
@@ -234,10 +240,18 @@ impl Tensor {
     fn extreme_dim(&self, dim: isize, keepdim: bool, max: bool) -> Result<(Tensor, Tensor)> {
         let op = if max { "max" } else { "min" };
         expect_float(op, self)?;
-        let shape = if self.rank() == 0 { vec![1] } else { self.shape().to_vec() };
+        let shape = if self.rank() == 0 {
+            vec![1]
+        } else {
+            self.shape().to_vec()
+        };
         let d = normalize_dim(op, dim, &shape)?;
         if shape[d] == 0 {
-            return Err(Error::shape(op, format!("cannot reduce over empty dim {d}"), self.shape()));
+            return Err(Error::shape(
+                op,
+                format!("cannot reduce over empty dim {d}"),
+                self.shape(),
+            ));
         }
         let (outer, r, inner) = split_dims(&shape, d);
         let out_shape = reduced_shape(&shape, &[d], keepdim);

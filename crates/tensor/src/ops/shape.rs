@@ -32,23 +32,32 @@ impl Tensor {
         };
         let out = source.view_with_layout(layout);
         let in_shape = self.shape().to_vec();
-        Ok(out.record("reshape", &[self], move |g| Ok(vec![Some(g.reshape(&in_shape)?)])))
+        Ok(out.record("reshape", &[self], move |g| {
+            Ok(vec![Some(g.reshape(&in_shape)?)])
+        }))
     }
 
     /// Reshape where one dim may be -1 (inferred from the others).
     pub fn reshape_infer(&self, shape: &[isize]) -> Result<Tensor> {
-        let known: usize = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let known: usize = shape
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
         let unknown = shape.iter().filter(|&&d| d < 0).count();
         let bad = || Error::shape("reshape", format!("cannot view as {shape:?}"), self.shape());
         if unknown > 1 || shape.iter().any(|&d| d < -1) {
             return Err(bad());
         }
         let dims: Vec<usize> = if unknown == 1 {
-            if known == 0 || self.numel() % known != 0 {
+            if known == 0 || !self.numel().is_multiple_of(known) {
                 return Err(bad());
             }
             let inferred = self.numel() / known;
-            shape.iter().map(|&d| if d < 0 { inferred } else { d as usize }).collect()
+            shape
+                .iter()
+                .map(|&d| if d < 0 { inferred } else { d as usize })
+                .collect()
         } else {
             shape.iter().map(|&d| d as usize).collect()
         };
@@ -63,7 +72,10 @@ impl Tensor {
         let s = normalize_dim("flatten", start, self.shape())?;
         let e = normalize_dim("flatten", end, self.shape())?;
         if s > e {
-            return Err(Error::invalid("flatten", format!("start dim {start} is after end dim {end}")));
+            return Err(Error::invalid(
+                "flatten",
+                format!("start dim {start} is after end dim {end}"),
+            ));
         }
         let mut shape = self.shape()[..s].to_vec();
         shape.push(self.shape()[s..=e].iter().product());
@@ -94,11 +106,19 @@ impl Tensor {
         let mut seen = vec![false; rank];
         for &p in perm {
             if p >= rank || std::mem::replace(&mut seen[p], true) {
-                return Err(Error::shape("permute", format!("{perm:?} is not a permutation of the dims"), self.shape()));
+                return Err(Error::shape(
+                    "permute",
+                    format!("{perm:?} is not a permutation of the dims"),
+                    self.shape(),
+                ));
             }
         }
         if perm.len() != rank {
-            return Err(Error::shape("permute", format!("{perm:?} is not a permutation of the dims"), self.shape()));
+            return Err(Error::shape(
+                "permute",
+                format!("{perm:?} is not a permutation of the dims"),
+                self.shape(),
+            ));
         }
         let l = self.layout();
         let layout = Layout {
@@ -111,7 +131,9 @@ impl Tensor {
             inverse[p] = i;
         }
         let out = self.view_with_layout(layout);
-        Ok(out.record("permute", &[self], move |g| Ok(vec![Some(g.permute(&inverse)?)])))
+        Ok(out.record("permute", &[self], move |g| {
+            Ok(vec![Some(g.permute(&inverse)?)])
+        }))
     }
 
     /// Elements `start..start+len` along `dim` (a view).
@@ -150,14 +172,20 @@ impl Tensor {
         let layout = self.layout().broadcast_to(shape)?;
         let out = self.view_with_layout(layout);
         let in_shape = self.shape().to_vec();
-        Ok(out.record("broadcast_to", &[self], move |g| Ok(vec![Some(g.sum_to_shape(&in_shape)?)])))
+        Ok(out.record("broadcast_to", &[self], move |g| {
+            Ok(vec![Some(g.sum_to_shape(&in_shape)?)])
+        }))
     }
 
     /// Removes dim `dim`, which must have size 1.
     pub fn squeeze(&self, dim: isize) -> Result<Tensor> {
         let d = normalize_dim("squeeze", dim, self.shape())?;
         if self.shape()[d] != 1 {
-            return Err(Error::shape("squeeze", format!("dim {d} has size {} (not 1)", self.shape()[d]), self.shape()));
+            return Err(Error::shape(
+                "squeeze",
+                format!("dim {d} has size {} (not 1)", self.shape()[d]),
+                self.shape(),
+            ));
         }
         let mut shape = self.shape().to_vec();
         shape.remove(d);
@@ -191,7 +219,9 @@ impl Tensor {
 
     /// Joins tensors along an existing dim; all other dims must agree.
     pub fn cat(tensors: &[Tensor], dim: isize) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| Error::invalid("cat", "no tensors given"))?;
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::invalid("cat", "no tensors given"))?;
         let d = normalize_dim("cat", dim, first.shape())?;
         let mut shape = first.shape().to_vec();
         shape[d] = 0;

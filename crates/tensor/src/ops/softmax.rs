@@ -106,12 +106,19 @@ fn rows<T: FastMath>(x: &[T], n: usize, f: impl Fn(&[T], &mut [T]) + Sync) -> Ve
             .zip(x.par_chunks(n))
             .for_each(|(yr, xr)| f(xr, yr));
     } else {
-        y.chunks_mut(n).zip(x.chunks(n)).for_each(|(yr, xr)| f(xr, yr));
+        y.chunks_mut(n)
+            .zip(x.chunks(n))
+            .for_each(|(yr, xr)| f(xr, yr));
     }
     y
 }
 
-fn rows2<T: FastMath>(a: &[T], b: &[T], n: usize, f: impl Fn(&[T], &[T], &mut [T]) + Sync) -> Vec<T> {
+fn rows2<T: FastMath>(
+    a: &[T],
+    b: &[T],
+    n: usize,
+    f: impl Fn(&[T], &[T], &mut [T]) + Sync,
+) -> Vec<T> {
     let mut y = vec![T::zero(); a.len()];
     if n == 0 {
         return y;
