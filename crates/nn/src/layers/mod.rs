@@ -1,0 +1,1 @@
+//! Layers: plain structs built from config structs.

@@ -1,0 +1,1 @@
+//! The Trainer: one loop for every neural model.
