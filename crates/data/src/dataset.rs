@@ -44,8 +44,8 @@ impl TensorDataset {
         let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
         let idx = Tensor::from_vec(idx, &[indices.len()])?;
         Ok(Batch {
-            inputs: select_rows(&self.inputs, &idx)?,
-            targets: select_rows(&self.targets, &idx)?,
+            inputs: self.inputs.index_select(0, &idx)?,
+            targets: self.targets.index_select(0, &idx)?,
         })
     }
 
@@ -74,17 +74,6 @@ impl TensorDataset {
             next: 0,
         })
     }
-}
-
-/// index_select for any dtype (integer targets included), along dim 0.
-fn select_rows(t: &Tensor, idx: &Tensor) -> Result<Tensor> {
-    if t.dtype().is_float() {
-        return Ok(t.index_select(0, idx)?);
-    }
-    let original = t.dtype();
-    Ok(t.to_dtype(zhixing_tensor::DType::F64)?
-        .index_select(0, idx)?
-        .to_dtype(original)?)
 }
 
 /// Iterator over the mini-batches of one epoch.

@@ -211,3 +211,16 @@ fn in_place_updates() {
     assert_eq!(w.to_vec::<f32>().unwrap(), vec![7.0, 8.0]);
     assert!(w.assign(&Tensor::zeros(&[3], DType::F32)).is_err());
 }
+
+#[test]
+fn index_select_works_on_integer_tensors() {
+    let labels = Tensor::from_slice(&[7i64, 3, 9, 1], &[4]).unwrap();
+    let idx = Tensor::from_slice(&[2i64, 0, 2], &[3]).unwrap();
+    let picked = labels.index_select(0, &idx).unwrap();
+    assert_eq!(picked.to_vec::<i64>().unwrap(), vec![9, 7, 9]);
+    let img = Tensor::from_slice(&[1u8, 2, 3, 4], &[2, 2]).unwrap();
+    let rows = img
+        .index_select(0, &Tensor::from_slice(&[1i64], &[1]).unwrap())
+        .unwrap();
+    assert_eq!(rows.to_vec::<u8>().unwrap(), vec![3, 4]);
+}

@@ -39,7 +39,7 @@ fn split_dims(shape: &[usize], d: usize) -> (usize, usize, usize) {
 }
 
 /// Copies rows `idx` of the [outer, size, inner] array `x` into [outer, idx.len(), inner].
-fn select<T: Float>(x: &[T], outer: usize, size: usize, inner: usize, idx: &[usize]) -> Vec<T> {
+fn select<T: Copy>(x: &[T], outer: usize, size: usize, inner: usize, idx: &[usize]) -> Vec<T> {
     let mut out = Vec::with_capacity(outer * idx.len() * inner);
     for o in 0..outer {
         for &i in idx {
@@ -94,9 +94,8 @@ fn check_gather_shape(op: &'static str, x: &[usize], index: &[usize], d: usize) 
 }
 
 impl Tensor {
-    /// Picks entries `indices` (1-D i64) along `dim`.
+    /// Picks entries `indices` (1-D i64) along `dim`; works for every dtype.
     pub fn index_select(&self, dim: isize, indices: &Tensor) -> Result<Tensor> {
-        expect_float("index_select", self)?;
         if indices.rank() != 1 {
             return Err(Error::shape(
                 "index_select",
@@ -109,9 +108,10 @@ impl Tensor {
         let idx = checked_indices("index_select", indices, size)?;
         let mut shape = self.shape().to_vec();
         shape[d] = idx.len();
-        let out = float_dispatch!("index_select", self.dtype(), T => {
-            let data = self.with_slice(|x: &[T]| select(x, outer, size, inner, &idx))?;
-            Tensor::from_vec(data, &shape)?
+        // Any dtype can be selected (integer labels too); only floats carry gradients.
+        let storage = self.contiguous_storage();
+        let out = crate::with_storage!(&storage, x => {
+            Tensor::from_vec(select(x, outer, size, inner, &idx), &shape)?
         });
         let in_shape = self.shape().to_vec();
         Ok(out.record("index_select", &[self], move |g| {
