@@ -39,7 +39,7 @@ def key(record):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suite", choices=["matmul", "elementwise"])
+    ap.add_argument("suite", choices=["matmul", "elementwise", "mlp"])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args()
@@ -51,7 +51,7 @@ def main():
     units = {}
     for r in range(args.rounds):
         for t in args.threads.split(","):
-            zx = [ZHIXING, "bench", args.suite, "--threads", t, "--runs", "1"]
+            zx = [ZHIXING, "bench", args.suite, "--threads", t, "--runs", "1", "--json"]
             ref = [VENV_PY, TORCH_BENCH, args.suite, "--threads", t, "--runs", "1"]
             for cmd in (zx, ref):
                 for rec in run_lines(cmd):

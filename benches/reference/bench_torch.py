@@ -19,7 +19,7 @@ import sys
 # Thread counts must be fixed before numpy/torch (and their BLAS/OpenMP
 # runtimes) are imported, so parse the CLI and set the env vars first.
 _parser = argparse.ArgumentParser(description="numpy/torch CPU reference benchmarks")
-_parser.add_argument("suite", choices=["matmul", "elementwise"])
+_parser.add_argument("suite", choices=["matmul", "elementwise", "mlp"])
 _parser.add_argument("--threads", type=int, default=1, help="threads for numpy and torch")
 _parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement")
 _parser.add_argument("--impl", choices=["numpy", "torch", "both"], default="both")
@@ -169,6 +169,32 @@ def suite_elementwise():
         measure(fn, ARGS.runs, softmax_gb, "GB/s", "softmax", impl, config)
 
 
+def suite_mlp():
+    """Training steps/s of the 784-128-64-10 ReLU MLP: cross-entropy, SGD momentum 0.9."""
+    batch, batches = 64, 50
+    gen = torch.Generator().manual_seed(0)
+    xs = torch.rand(batches, batch, 784, generator=gen)
+    ys = torch.randint(0, 10, (batches, batch), generator=gen)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 64), torch.nn.ReLU(),
+        torch.nn.Linear(64, 10),
+    )
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    state = {"i": 0}
+
+    def step():
+        i = state["i"] = (state["i"] + 1) % batches
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xs[i]), ys[i])
+        loss.backward()
+        opt.step()
+
+    config = {"batch": batch, "layers": "784-128-64-10"}
+    measure(step, ARGS.runs, batch, "samples/s", "mlp_train", "torch", config)
+
+
 def main():
     log(
         f"bench_torch: suite={ARGS.suite} threads={ARGS.threads} runs={ARGS.runs} "
@@ -177,6 +203,8 @@ def main():
     )
     if ARGS.suite == "matmul":
         suite_matmul()
+    elif ARGS.suite == "mlp":
+        suite_mlp()
     else:
         suite_elementwise()
 

@@ -23,6 +23,9 @@ pub struct Args {
     /// Minimum milliseconds per timed run (short calls are repeated).
     #[arg(long, default_value_t = 50)]
     pub min_run_ms: u64,
+    /// Print one JSON line per measurement instead of a table row.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -61,7 +64,14 @@ fn time_calls(args: &Args, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>
 }
 
 /// Prints a throughput record: `work / seconds` per run, median/min/max.
-fn report(bench: &str, config: serde_json::Value, unit: &str, work: f64, secs: &[f64]) {
+fn report(
+    args: &Args,
+    bench: &str,
+    config: serde_json::Value,
+    unit: &str,
+    work: f64,
+    secs: &[f64],
+) {
     let mut rates: Vec<f64> = secs.iter().map(|s| work / s).collect();
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
@@ -69,7 +79,17 @@ fn report(bench: &str, config: serde_json::Value, unit: &str, work: f64, secs: &
         "bench": bench, "impl": "zhixing", "config": config, "unit": unit,
         "median": median, "min": rates[0], "max": rates[rates.len() - 1], "runs": rates.len(),
     });
-    println!("{line}");
+    if args.json {
+        println!("{line}");
+    } else {
+        let cfg = config.to_string();
+        println!(
+            "{bench:<10} {cfg:<60} median {median:>10.1} {unit:<9} (min {:.1}, max {:.1}, {} runs)",
+            rates[0],
+            rates[rates.len() - 1],
+            rates.len()
+        );
+    }
 }
 
 fn matmul(args: &Args, threads: usize) -> Result<()> {
@@ -83,6 +103,7 @@ fn matmul(args: &Args, threads: usize) -> Result<()> {
         })?;
         let flops = 2.0 * (n as f64).powi(3) / 1e9;
         report(
+            args,
             "sgemm",
             json!({"n": n, "threads": threads}),
             "GFLOP/s",
@@ -104,6 +125,7 @@ fn elementwise(args: &Args, threads: usize) -> Result<()> {
     })?;
     let bytes = 3.0 * 4.0 * n as f64 / 1e9;
     report(
+        args,
         "add",
         json!({"n": n, "threads": threads}),
         "GB/s",
@@ -119,6 +141,7 @@ fn elementwise(args: &Args, threads: usize) -> Result<()> {
     })?;
     let bytes = 2.0 * 4.0 * n as f64 / 1e9;
     report(
+        args,
         "softmax",
         json!({"n": n, "rows": rows, "cols": cols, "threads": threads}),
         "GB/s",

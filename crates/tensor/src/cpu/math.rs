@@ -8,6 +8,8 @@
 // Polynomial coefficients are kept as published, digits beyond f32 precision included.
 #![allow(clippy::excessive_precision)]
 
+use std::mem::MaybeUninit;
+
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -110,13 +112,16 @@ pub fn erf_f32(x: f32) -> f32 {
     sign * (1.0 - p * t * exp_f32(-a * a))
 }
 
+// The loops write into uninitialized output (`MaybeUninit`): zero-filling a fresh
+// buffer first would add a whole extra pass over memory to every op.
+
 #[multiversion(targets(
     "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn unary_serial<T: Float, F: Fn(T) -> T>(src: &[T], dst: &mut [T], f: &F) {
+fn unary_serial<T: Float, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: &F) {
     for (d, &s) in dst.iter_mut().zip(src) {
-        *d = f(s);
+        d.write(f(s));
     }
 }
 
@@ -124,9 +129,9 @@ fn unary_serial<T: Float, F: Fn(T) -> T>(src: &[T], dst: &mut [T], f: &F) {
     "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn binary_serial<T: Float, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [T], f: &F) {
+fn binary_serial<T: Float, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [MaybeUninit<T>], f: &F) {
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
-        *d = f(x, y);
+        d.write(f(x, y));
     }
 }
 
@@ -134,65 +139,70 @@ fn binary_serial<T: Float, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [T], f:
     "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn ternary_serial<T: Float, F: Fn(T, T, T) -> T>(a: &[T], b: &[T], c: &[T], dst: &mut [T], f: &F) {
-    for (((d, &x), &y), &z) in dst.iter_mut().zip(a).zip(b).zip(c) {
-        *d = f(x, y, z);
-    }
-}
-
-/// dst[i] = f(src[i]), threaded for large inputs.
-pub fn unary<T: Float, F: Fn(T) -> T + Sync>(src: &[T], dst: &mut [T], f: F) {
-    debug_assert_eq!(src.len(), dst.len());
-    if dst.len() < PARALLEL_THRESHOLD {
-        return unary_serial(src, dst, &f);
-    }
-    let c = chunk_len(dst.len());
-    dst.par_chunks_mut(c)
-        .zip(src.par_chunks(c))
-        .for_each(|(d, s)| unary_serial(s, d, &f));
-}
-
-/// dst[i] = f(a[i], b[i]), threaded for large inputs.
-pub fn binary<T: Float, F: Fn(T, T) -> T + Sync>(a: &[T], b: &[T], dst: &mut [T], f: F) {
-    debug_assert!(a.len() == dst.len() && b.len() == dst.len());
-    if dst.len() < PARALLEL_THRESHOLD {
-        return binary_serial(a, b, dst, &f);
-    }
-    let c = chunk_len(dst.len());
-    dst.par_chunks_mut(c)
-        .zip(a.par_chunks(c).zip(b.par_chunks(c)))
-        .for_each(|(d, (x, y))| binary_serial(x, y, d, &f));
-}
-
-/// dst[i] = f(a[i], b[i], c[i]), threaded for large inputs.
-pub fn ternary<T: Float, F: Fn(T, T, T) -> T + Sync>(
+fn ternary_serial<T: Float, F: Fn(T, T, T) -> T>(
     a: &[T],
     b: &[T],
     c: &[T],
-    dst: &mut [T],
-    f: F,
+    dst: &mut [MaybeUninit<T>],
+    f: &F,
 ) {
-    if dst.len() < PARALLEL_THRESHOLD {
-        return ternary_serial(a, b, c, dst, &f);
+    for (((d, &x), &y), &z) in dst.iter_mut().zip(a).zip(b).zip(c) {
+        d.write(f(x, y, z));
     }
-    let n = chunk_len(dst.len());
-    dst.par_chunks_mut(n)
-        .zip(a.par_chunks(n).zip(b.par_chunks(n).zip(c.par_chunks(n))))
-        .for_each(|(d, (x, (y, z)))| ternary_serial(x, y, z, d, &f));
 }
 
-/// A new vector f(src[i]).
+/// A vector of `n` elements, every one written by `fill` before it is returned.
+fn filled<T: Float>(n: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
+    let mut out = Vec::with_capacity(n);
+    fill(&mut out.spare_capacity_mut()[..n]);
+    // SAFETY: every caller's `fill` writes all n slots (zip over inputs of length n,
+    // checked by the asserts in the public functions below).
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// f(src[i]), threaded for large inputs.
 pub fn map<T: Float, F: Fn(T) -> T + Sync>(src: &[T], f: F) -> Vec<T> {
-    let mut out = vec![T::zero(); src.len()];
-    unary(src, &mut out, f);
-    out
+    filled(src.len(), |dst| {
+        if dst.len() < PARALLEL_THRESHOLD {
+            return unary_serial(src, dst, &f);
+        }
+        let c = chunk_len(dst.len());
+        dst.par_chunks_mut(c)
+            .zip(src.par_chunks(c))
+            .for_each(|(d, s)| unary_serial(s, d, &f));
+    })
 }
 
-/// A new vector f(a[i], b[i]).
+/// f(a[i], b[i]), threaded for large inputs.
 pub fn zip_map<T: Float, F: Fn(T, T) -> T + Sync>(a: &[T], b: &[T], f: F) -> Vec<T> {
-    let mut out = vec![T::zero(); a.len()];
-    binary(a, b, &mut out, f);
-    out
+    assert_eq!(a.len(), b.len(), "zip_map: operand lengths differ");
+    filled(a.len(), |dst| {
+        if dst.len() < PARALLEL_THRESHOLD {
+            return binary_serial(a, b, dst, &f);
+        }
+        let c = chunk_len(dst.len());
+        dst.par_chunks_mut(c)
+            .zip(a.par_chunks(c).zip(b.par_chunks(c)))
+            .for_each(|(d, (x, y))| binary_serial(x, y, d, &f));
+    })
+}
+
+/// f(a[i], b[i], c[i]), threaded for large inputs.
+pub fn zip3_map<T: Float, F: Fn(T, T, T) -> T + Sync>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
+    assert!(
+        a.len() == b.len() && a.len() == c.len(),
+        "zip3_map: operand lengths differ"
+    );
+    filled(a.len(), |dst| {
+        if dst.len() < PARALLEL_THRESHOLD {
+            return ternary_serial(a, b, c, dst, &f);
+        }
+        let n = chunk_len(dst.len());
+        dst.par_chunks_mut(n)
+            .zip(a.par_chunks(n).zip(b.par_chunks(n).zip(c.par_chunks(n))))
+            .for_each(|(d, (x, (y, z)))| ternary_serial(x, y, z, d, &f));
+    })
 }
 
 #[cfg(test)]

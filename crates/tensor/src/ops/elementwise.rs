@@ -143,11 +143,9 @@ fn unary_forward<T: FastMath>(op: Unary, x: &[T]) -> Vec<T> {
 fn unary_backward<T: FastMath>(op: Unary, x: &[T], y: &[T], g: &[T]) -> Vec<T> {
     let c = |v: f64| T::from_f64(v);
     let (zero, one, half) = (T::zero(), T::one(), c(0.5));
-    let mut out = vec![zero; g.len()];
-    let o = &mut out;
     match op {
-        Unary::Neg => math::ternary(x, y, g, o, |_, _, g| -g),
-        Unary::Abs => math::ternary(x, y, g, o, move |x, _, g| {
+        Unary::Neg => math::zip3_map(x, y, g, |_, _, g| -g),
+        Unary::Abs => math::zip3_map(x, y, g, move |x, _, g| {
             if x > zero {
                 g
             } else if x < zero {
@@ -156,58 +154,62 @@ fn unary_backward<T: FastMath>(op: Unary, x: &[T], y: &[T], g: &[T]) -> Vec<T> {
                 zero
             }
         }),
-        Unary::Exp => math::ternary(x, y, g, o, |_, y, g| g * y),
-        Unary::Log => math::ternary(x, y, g, o, |x, _, g| g / x),
-        Unary::Sqrt => math::ternary(x, y, g, o, move |_, y, g| g * half / y),
-        Unary::Sin => math::ternary(x, y, g, o, |x, _, g| g * x.cos()),
-        Unary::Cos => math::ternary(x, y, g, o, |x, _, g| -g * x.sin()),
-        Unary::Recip => math::ternary(x, y, g, o, |_, y, g| -g * y * y),
-        Unary::Relu => math::ternary(x, y, g, o, move |x, _, g| if x > zero { g } else { zero }),
+        Unary::Exp => math::zip3_map(x, y, g, |_, y, g| g * y),
+        Unary::Log => math::zip3_map(x, y, g, |x, _, g| g / x),
+        Unary::Sqrt => math::zip3_map(x, y, g, move |_, y, g| g * half / y),
+        Unary::Sin => math::zip3_map(x, y, g, |x, _, g| g * x.cos()),
+        Unary::Cos => math::zip3_map(x, y, g, |x, _, g| -g * x.sin()),
+        Unary::Recip => math::zip3_map(x, y, g, |_, y, g| -g * y * y),
+        Unary::Relu => math::zip3_map(x, y, g, move |x, _, g| if x > zero { g } else { zero }),
         Unary::LeakyRelu(s) => {
             let s = c(s);
-            math::ternary(x, y, g, o, move |x, _, g| if x > zero { g } else { g * s })
+            math::zip3_map(x, y, g, move |x, _, g| if x > zero { g } else { g * s })
         }
-        Unary::Sigmoid => math::ternary(x, y, g, o, move |_, y, g| g * y * (one - y)),
-        Unary::Tanh => math::ternary(x, y, g, o, move |_, y, g| g * (one - y * y)),
+        Unary::Sigmoid => math::zip3_map(x, y, g, move |_, y, g| g * y * (one - y)),
+        Unary::Tanh => math::zip3_map(x, y, g, move |_, y, g| g * (one - y * y)),
         Unary::Gelu => {
             // d/dx x·Φ(x) = Φ(x) + x·φ(x)
             let (r, pdf) = (
                 c(std::f64::consts::FRAC_1_SQRT_2),
                 c(0.398_942_280_401_432_7),
             );
-            math::ternary(x, y, g, o, move |x, _, g| {
+            math::zip3_map(x, y, g, move |x, _, g| {
                 let cdf = half * (one + (x * r).ferf());
                 g * (cdf + x * pdf * (-half * x * x).fexp())
             })
         }
         Unary::GeluTanh => {
             let (k, a, a3) = (c(SQRT_2_OVER_PI), c(GELU_CUBIC), c(3.0 * GELU_CUBIC));
-            math::ternary(x, y, g, o, move |x, _, g| {
+            math::zip3_map(x, y, g, move |x, _, g| {
                 let t = (k * (x + a * x * x * x)).ftanh();
                 g * (half * (one + t) + half * x * (one - t * t) * k * (one + a3 * x * x))
             })
         }
-        Unary::Softplus => math::ternary(x, y, g, o, move |x, _, g| g / (one + (-x).fexp())),
+        Unary::Softplus => math::zip3_map(x, y, g, move |x, _, g| g / (one + (-x).fexp())),
         Unary::Powf(p) => {
             let (p, pm1) = (c(p), c(p - 1.0));
-            math::ternary(x, y, g, o, move |x, _, g| g * p * x.powf(pm1))
+            math::zip3_map(x, y, g, move |x, _, g| g * p * x.powf(pm1))
         }
         Unary::Clamp(lo, hi) => {
             let (lo, hi) = (c(lo), c(hi));
-            math::ternary(
+            math::zip3_map(
                 x,
                 y,
                 g,
-                o,
-                move |x, _, g| if x >= lo && x <= hi { g } else { zero },
+                move |x, _, g| {
+                    if x >= lo && x <= hi {
+                        g
+                    } else {
+                        zero
+                    }
+                },
             )
         }
         Unary::Affine(m, _) => {
             let m = c(m);
-            math::ternary(x, y, g, o, move |_, _, g| g * m)
+            math::zip3_map(x, y, g, move |_, _, g| g * m)
         }
     }
-    out
 }
 
 impl Tensor {
@@ -220,10 +222,11 @@ impl Tensor {
         let (x, y) = (self.detach(), out.detach());
         Ok(out.record(op.name(), &[self], move |g| {
             let gx = float_dispatch!(op.name(), g.dtype(), T => {
-                let xs = x.to_vec::<T>()?;
-                let ys = y.to_vec::<T>()?;
-                let gs = g.to_vec::<T>()?;
-                Tensor::from_vec(unary_backward(op, &xs, &ys, &gs), x.shape())?
+                // Borrow the (usually contiguous) buffers instead of copying them.
+                let dx = x.with_slice(|xs: &[T]| {
+                    y.with_slice(|ys: &[T]| g.with_slice(|gs: &[T]| unary_backward(op, xs, ys, gs)))
+                })???;
+                Tensor::from_vec(dx, x.shape())?
             });
             Ok(vec![Some(gx)])
         }))
