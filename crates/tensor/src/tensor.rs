@@ -232,8 +232,9 @@ impl Tensor {
         self.0.storage.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the contiguous elements of this view (copying only if strided).
-    pub(crate) fn with_slice<T: Element, R>(&self, f: impl FnOnce(&[T]) -> R) -> Result<R> {
+    /// Runs `f` on the elements of this view in row-major order, borrowing the storage
+    /// when the view is contiguous (copying only if strided). `T` must be the dtype.
+    pub fn with_slice<T: Element, R>(&self, f: impl FnOnce(&[T]) -> R) -> Result<R> {
         let storage = self.storage();
         let data = T::slice(&storage).ok_or(Error::DType {
             op: "read",

@@ -39,7 +39,8 @@ pub fn run(args: &Args) -> Result<()> {
         pool.install(|| match args.suite.as_str() {
             "matmul" => matmul(args, threads),
             "elementwise" => elementwise(args, threads),
-            other => bail!("unknown suite '{other}': choose matmul or elementwise"),
+            "mlp" => mlp(args, threads),
+            other => bail!("unknown suite '{other}': choose matmul, elementwise or mlp"),
         })?;
     }
     Ok(())
@@ -148,5 +149,63 @@ fn elementwise(args: &Args, threads: usize) -> Result<()> {
         bytes,
         &secs,
     );
+    Ok(())
+}
+
+/// Training throughput of the 784-128-64-10 ReLU MLP (cross-entropy, SGD momentum 0.9,
+/// batch 64) on synthetic data — the same workload as bench_torch.py's `mlp` suite.
+fn mlp(args: &Args, threads: usize) -> Result<()> {
+    let mut rng = Rng::seed(0);
+    let (batch, batches) = (64, 50);
+    let xs: Vec<Tensor> = (0..batches)
+        .map(|_| Tensor::rand(&[batch, 784], DType::F32, &mut rng))
+        .collect();
+    let ys: Vec<Tensor> = (0..batches)
+        .map(|_| {
+            let labels: Vec<i64> = (0..batch).map(|_| rng.below(10) as i64).collect();
+            Tensor::from_vec(labels, &[batch, 1])
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let sizes = [(784, 128), (128, 64), (64, 10)];
+    let mut params = Vec::new();
+    for &(i, o) in &sizes {
+        let bound = 1.0 / (i as f64).sqrt();
+        params.push(
+            Tensor::uniform(&[o, i], -bound, bound, DType::F32, &mut rng).requires_grad_(true),
+        );
+        params
+            .push(Tensor::uniform(&[o], -bound, bound, DType::F32, &mut rng).requires_grad_(true));
+    }
+    let mut velocity: Vec<Vec<f32>> = params.iter().map(|p| vec![0.0; p.numel()]).collect();
+    let mut step = 0usize;
+    let secs = time_calls(args, || {
+        let (x, y) = (&xs[step % batches], &ys[step % batches]);
+        step += 1;
+        let mut h = x.clone();
+        for (l, pair) in params.chunks(2).enumerate() {
+            h = h.matmul(&pair[0].t()?)?.add(&pair[1])?;
+            if l < 2 {
+                h = h.relu()?;
+            }
+        }
+        let loss = h.log_softmax(-1)?.gather(1, y)?.neg()?.mean_all()?;
+        loss.backward()?;
+        for (p, v) in params.iter().zip(velocity.iter_mut()) {
+            let g = p
+                .grad()
+                .expect("every parameter gets a gradient")
+                .to_vec::<f32>()?;
+            p.update_(|w: &mut [f32]| {
+                for ((w, v), g) in w.iter_mut().zip(v.iter_mut()).zip(&g) {
+                    *v = 0.9 * *v + g;
+                    *w -= 0.01 * *v;
+                }
+            })?;
+            p.zero_grad();
+        }
+        Ok(())
+    })?;
+    let config = json!({"batch": batch, "layers": "784-128-64-10", "threads": threads});
+    report(args, "mlp_train", config, "samples/s", batch as f64, &secs);
     Ok(())
 }

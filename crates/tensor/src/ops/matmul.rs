@@ -11,6 +11,9 @@ use crate::{float_dispatch, Tensor};
 /// Below this many multiply-adds one GEMM runs on one thread.
 const GEMM_PARALLEL_FLOPS: usize = 1 << 18;
 
+/// Up to this many multiply-adds, threads split the output rows instead of sharing one GEMM.
+const GEMM_SPLIT_MAX_FLOPS: usize = 1 << 25;
+
 /// A read-only storage slice that rayon tasks may share.
 struct Shared<'a, T>(&'a [T]);
 
@@ -30,6 +33,15 @@ impl Tensor {
                 .reshape(&[]),
             (1, _) => self.unsqueeze(0)?.matmul_nd(rhs)?.squeeze(-2),
             (_, 1) => self.matmul_nd(&rhs.unsqueeze(1)?)?.squeeze(-1),
+            (r, 2) if r > 2 && self.is_contiguous() => {
+                // [.., m, k] @ [k, n]: one tall GEMM instead of a batch of small ones.
+                let k = self.shape()[r - 1];
+                let rows = self.numel() / k.max(1);
+                let mut shape = self.shape().to_vec();
+                let out = self.reshape(&[rows, k])?.matmul_nd(rhs)?;
+                shape[r - 1] = rhs.shape()[1];
+                out.reshape(&shape)
+            }
             _ => self.matmul_nd(rhs),
         }
     }
@@ -69,21 +81,45 @@ impl Tensor {
         Ok(out.record("matmul", &[self, rhs], move |g| {
             // dA = G·Bᵀ, dB = Aᵀ·G, summed over broadcast batch dims.
             let ga = if need_a {
-                Some(
-                    g.matmul_nd(&b.transpose(-1, -2)?)?
-                        .sum_to_shape(a.shape())?,
-                )
+                Some(grad_operand(g, &b, &a, true)?)
             } else {
                 None
             };
             let gb = if need_b {
-                Some(a.transpose(-1, -2)?.matmul_nd(g)?.sum_to_shape(b.shape())?)
+                Some(grad_operand(g, &a, &b, false)?)
             } else {
                 None
             };
             Ok(vec![ga, gb])
         }))
     }
+}
+
+/// True for a 2-D view of a row-major matrix's transpose (strides [1, rows]).
+fn is_transposed_matrix(t: &Tensor) -> bool {
+    t.rank() == 2 && t.strides()[0] == 1 && t.strides()[1] == t.shape()[0] && t.shape()[0] > 1
+}
+
+/// Gradient of one matmul operand: dA = G·Bᵀ (`lhs`) or dB = Aᵀ·G.
+///
+/// When the operand is itself a transposed matrix (a Linear layer's `weight.t()`), the
+/// gradient is computed as the transpose of (Bᵀ·Gᵀ…) so that after the transpose's own
+/// backward it lands contiguous in the weight's layout — no strided copy per step.
+fn grad_operand(g: &Tensor, other: &Tensor, operand: &Tensor, lhs: bool) -> Result<Tensor> {
+    if g.rank() == 2 && other.rank() == 2 && is_transposed_matrix(operand) {
+        let t = if lhs {
+            other.matmul_nd(&g.transpose(0, 1)?)? // (G·Bᵀ)ᵀ = B·Gᵀ
+        } else {
+            g.transpose(0, 1)?.matmul_nd(other)? // (Aᵀ·G)ᵀ = Gᵀ·A
+        };
+        return t.transpose(0, 1);
+    }
+    let full = if lhs {
+        g.matmul_nd(&other.transpose(-1, -2)?)?
+    } else {
+        other.transpose(-1, -2)?.matmul_nd(g)?
+    };
+    full.sum_to_shape(operand.shape())
 }
 
 trait SliceOf: Float {
@@ -104,21 +140,25 @@ fn batched_gemm<T: Float>(
     n: usize,
 ) -> Vec<T> {
     let batches: usize = la.shape[..la.rank() - 2].iter().product();
-    let mut out = vec![T::zero(); batches * m * n];
     if m == 0 || n == 0 || k == 0 {
-        return out;
+        return vec![T::zero(); batches * m * n];
     }
+    let mut out = Vec::with_capacity(batches * m * n);
+    // SAFETY: f32/f64 have no invalid bit patterns, and every element is written by the
+    // GEMMs below (read_dst = false overwrites the whole m×n block) before it is read.
+    unsafe { out.set_len(batches * m * n) };
     let flops = m * n * k;
     let threads = crate::cpu::num_threads();
-    let run = |batch: usize, dst: &mut [T], threads: usize| {
-        let oa = batch_offset(la, batch);
+    let r = la.rank();
+    // One GEMM of `rows` output rows starting at row `r0` of batch entry `batch`.
+    let run = |batch: usize, r0: usize, rows: usize, dst: &mut [T], threads: usize| {
+        let oa = batch_offset(la, batch) + r0 * la.strides[r - 2];
         let ob = batch_offset(lb, batch);
-        let r = la.rank();
-        // SAFETY: the layouts were validated against the storages, so every index
-        // offset + i·stride the GEMM reads is in bounds; dst is an exclusive m×n block.
+        // SAFETY: the layouts were validated against the storages, so every offset
+        // + i·stride the GEMM reads is in bounds; dst is an exclusive rows×n block.
         unsafe {
             T::gemm(
-                m,
+                rows,
                 n,
                 k,
                 dst.as_mut_ptr(),
@@ -135,19 +175,27 @@ fn batched_gemm<T: Float>(
             );
         }
     };
-    if batches > 1 && flops < GEMM_PARALLEL_FLOPS * 4 && threads > 1 {
+    if threads == 1 || flops < GEMM_PARALLEL_FLOPS {
+        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+            run(i, 0, m, dst, 1);
+        }
+    } else if batches > 1 && flops < GEMM_PARALLEL_FLOPS * 4 {
         // Many small products (attention heads): one thread per product.
         out.par_chunks_mut(m * n)
             .enumerate()
-            .for_each(|(i, dst)| run(i, dst, 1));
-    } else {
-        let t = if flops >= GEMM_PARALLEL_FLOPS {
-            threads
-        } else {
-            1
-        };
+            .for_each(|(i, dst)| run(i, 0, m, dst, 1));
+    } else if flops < GEMM_SPLIT_MAX_FLOPS && m >= 16 * threads {
+        // Medium products (a training step's layers): split the rows across threads,
+        // each a single-threaded GEMM — cheaper than the GEMM's own fork/join here.
+        let rows = m.div_ceil(threads);
         for (i, dst) in out.chunks_mut(m * n).enumerate() {
-            run(i, dst, t);
+            dst.par_chunks_mut(rows * n)
+                .enumerate()
+                .for_each(|(t, part)| run(i, t * rows, part.len() / n, part, 1));
+        }
+    } else {
+        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+            run(i, 0, m, dst, threads);
         }
     }
     out
