@@ -224,3 +224,48 @@ fn index_select_works_on_integer_tensors() {
         .unwrap();
     assert_eq!(rows.to_vec::<u8>().unwrap(), vec![3, 4]);
 }
+
+/// Naive triple loop in f64 over row-major [m, k] and [k, n].
+fn naive_matmul(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for p in 0..k {
+            for j in 0..n {
+                c[i * n + j] += a[i * k + p] * b[p * n + j];
+            }
+        }
+    }
+    c
+}
+
+#[test]
+fn matmul_threading_paths_agree_with_a_naive_product() {
+    // Sizes that take the serial, row-split, whole-GEMM-threaded and per-batch paths.
+    let mut rng = Rng::seed(5);
+    for (batch, m, k, n) in [
+        (1, 7, 5, 3),
+        (1, 256, 300, 128),
+        (1, 520, 512, 256),
+        (6, 40, 64, 48),
+    ] {
+        let a = Tensor::randn(&[batch, m, k], DType::F32, &mut rng);
+        let b = Tensor::randn(&[batch, k, n], DType::F32, &mut rng);
+        let c = a.matmul(&b).unwrap().to_vec_f64();
+        let (av, bv) = (a.to_vec_f64(), b.to_vec_f64());
+        for i in 0..batch {
+            let want = naive_matmul(
+                &av[i * m * k..(i + 1) * m * k],
+                &bv[i * k * n..(i + 1) * k * n],
+                m,
+                k,
+                n,
+            );
+            for (j, (g, w)) in c[i * m * n..(i + 1) * m * n].iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() < 1e-3 * (1.0 + w.abs()),
+                    "[{batch},{m},{k},{n}] elem {j}: {g} vs {w}"
+                );
+            }
+        }
+    }
+}

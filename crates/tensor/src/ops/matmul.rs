@@ -1,5 +1,7 @@
 //! Matrix products with `torch.matmul` semantics: vectors, matrices and broadcast batches.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use crate::dtype::Float;
@@ -143,15 +145,13 @@ fn batched_gemm<T: Float>(
     if m == 0 || n == 0 || k == 0 {
         return vec![T::zero(); batches * m * n];
     }
-    let mut out = Vec::with_capacity(batches * m * n);
-    // SAFETY: f32/f64 have no invalid bit patterns, and every element is written by the
-    // GEMMs below (read_dst = false overwrites the whole m×n block) before it is read.
-    unsafe { out.set_len(batches * m * n) };
+    let total = batches * m * n;
+    let mut out: Vec<T> = Vec::with_capacity(total);
     let flops = m * n * k;
     let threads = crate::cpu::num_threads();
     let r = la.rank();
     // One GEMM of `rows` output rows starting at row `r0` of batch entry `batch`.
-    let run = |batch: usize, r0: usize, rows: usize, dst: &mut [T], threads: usize| {
+    let run = |batch: usize, r0: usize, rows: usize, dst: &mut [MaybeUninit<T>], threads: usize| {
         let oa = batch_offset(la, batch) + r0 * la.strides[r - 2];
         let ob = batch_offset(lb, batch);
         // SAFETY: the layouts were validated against the storages, so every offset
@@ -161,7 +161,7 @@ fn batched_gemm<T: Float>(
                 rows,
                 n,
                 k,
-                dst.as_mut_ptr(),
+                dst.as_mut_ptr().cast::<T>(),
                 1,
                 n as isize,
                 false,
@@ -175,29 +175,34 @@ fn batched_gemm<T: Float>(
             );
         }
     };
+    let spare = &mut out.spare_capacity_mut()[..total];
     if threads == 1 || flops < GEMM_PARALLEL_FLOPS {
-        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+        for (i, dst) in spare.chunks_mut(m * n).enumerate() {
             run(i, 0, m, dst, 1);
         }
     } else if batches > 1 && flops < GEMM_PARALLEL_FLOPS * 4 {
         // Many small products (attention heads): one thread per product.
-        out.par_chunks_mut(m * n)
+        spare
+            .par_chunks_mut(m * n)
             .enumerate()
             .for_each(|(i, dst)| run(i, 0, m, dst, 1));
     } else if flops < GEMM_SPLIT_MAX_FLOPS && m >= 16 * threads {
         // Medium products (a training step's layers): split the rows across threads,
         // each a single-threaded GEMM — cheaper than the GEMM's own fork/join here.
         let rows = m.div_ceil(threads);
-        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+        for (i, dst) in spare.chunks_mut(m * n).enumerate() {
             dst.par_chunks_mut(rows * n)
                 .enumerate()
                 .for_each(|(t, part)| run(i, t * rows, part.len() / n, part, 1));
         }
     } else {
-        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+        for (i, dst) in spare.chunks_mut(m * n).enumerate() {
             run(i, 0, m, dst, threads);
         }
     }
+    // SAFETY: the GEMMs above wrote every element (read_dst = false overwrites each
+    // rows×n block, and the blocks tile the output).
+    unsafe { out.set_len(total) };
     out
 }
 
