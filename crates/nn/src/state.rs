@@ -9,6 +9,9 @@ use zhixing_tensor::{DType, Tensor};
 
 use crate::{Error, Module, Result};
 
+/// Tensors by name, with a file's string metadata.
+pub type NamedTensors = (Vec<(String, Tensor)>, BTreeMap<String, String>);
+
 fn to_safetensors_dtype(d: DType) -> Dtype {
     match d {
         DType::F32 => Dtype::F32,
@@ -93,10 +96,7 @@ pub fn to_safetensors_bytes(
 }
 
 /// Parses safetensors bytes into named tensors and metadata; `path` names errors.
-pub fn from_safetensors_bytes(
-    bytes: &[u8],
-    path: &Path,
-) -> Result<(Vec<(String, Tensor)>, BTreeMap<String, String>)> {
+pub fn from_safetensors_bytes(bytes: &[u8], path: &Path) -> Result<NamedTensors> {
     let bad = |msg: String| Error::Format {
         path: path.to_path_buf(),
         msg,
@@ -105,11 +105,20 @@ pub fn from_safetensors_bytes(
         .map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let (_, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(format!("unreadable safetensors header ({e})")))?;
-    let metadata = meta.metadata().clone().unwrap_or_default().into_iter().collect();
+    let metadata = meta
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let mut tensors = Vec::new();
     for (name, view) in st.tensors() {
-        let dtype = from_safetensors_dtype(view.dtype())
-            .ok_or_else(|| bad(format!("tensor {name}: unsupported dtype {:?}", view.dtype())))?;
+        let dtype = from_safetensors_dtype(view.dtype()).ok_or_else(|| {
+            bad(format!(
+                "tensor {name}: unsupported dtype {:?}",
+                view.dtype()
+            ))
+        })?;
         tensors.push((name, tensor_from_bytes(dtype, view.shape(), view.data())?));
     }
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
@@ -148,7 +157,7 @@ pub fn save_safetensors(
 }
 
 /// Loads a safetensors file: tensors sorted by name, and the metadata.
-pub fn load_safetensors(path: &Path) -> Result<(Vec<(String, Tensor)>, BTreeMap<String, String>)> {
+pub fn load_safetensors(path: &Path) -> Result<NamedTensors> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     from_safetensors_bytes(&bytes, path)
 }
