@@ -194,10 +194,21 @@ fn apply_node(node: &Node, g: &Tensor, retain: bool) -> Result<(Vec<Tensor>, Vec
 fn accumulate_leaf(leaf: &Tensor, g: Tensor) -> Result<()> {
     let total = match leaf.grad() {
         Some(prev) => prev.add(&g)?,
-        None => g.contiguous()?,
+        None => owned_copy(g),
     };
     leaf.set_grad(Some(total));
     Ok(())
+}
+
+/// `g` itself when nothing else holds its storage, else a contiguous copy: a leaf's
+/// gradient is updated in place (clipping, optimizers), so it must not alias another
+/// leaf's gradient or a tensor the caller passed to `backward_with`.
+fn owned_copy(g: Tensor) -> Tensor {
+    let whole = g.is_contiguous() && g.layout().offset == 0 && g.numel() == g.storage().len();
+    if whole && Arc::strong_count(&g.0.storage) == 1 {
+        return g;
+    }
+    Tensor::from_storage(g.contiguous_storage(), g.shape())
 }
 
 /// Tensors reachable from `root` through recorded nodes, each after all its inputs.

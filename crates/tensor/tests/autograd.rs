@@ -179,3 +179,18 @@ fn integer_inputs_do_not_require_grad() {
         .unwrap();
     assert_eq!(grad(&w), vec![0.0, 0.0, 0.0, 0.0, 2.0, 2.0]);
 }
+
+#[test]
+fn leaf_gradients_never_alias_each_other_or_the_callers_tensor() {
+    // add's backward passes the same gradient to both inputs; each leaf must own its copy.
+    let a = t(&[1.0, 2.0], &[2]).requires_grad_(true);
+    let b = t(&[3.0, 4.0], &[2]).requires_grad_(true);
+    let upstream = t(&[1.0, 1.0], &[2]);
+    a.add(&b).unwrap().backward_with(&upstream).unwrap();
+    let (ga, gb) = (a.grad().unwrap(), b.grad().unwrap());
+    assert!(!ga.same_storage(&gb) && !ga.same_storage(&upstream));
+    ga.update_(|d: &mut [f32]| d.iter_mut().for_each(|v| *v = 9.0))
+        .unwrap();
+    assert_eq!(grad(&b), vec![1.0, 1.0]);
+    assert_eq!(upstream.to_vec::<f32>().unwrap(), vec![1.0, 1.0]);
+}
