@@ -2,6 +2,10 @@
 
 pub mod dataset;
 pub mod error;
+pub mod fetch;
+pub mod mnist;
 
 pub use dataset::{Batch, Batches, TensorDataset};
 pub use error::{Error, Result};
+pub use fetch::fetch_mnist;
+pub use mnist::{read_idx_images, read_idx_labels, Mnist, MnistOptions};

@@ -7,12 +7,14 @@ use rand_chacha::ChaCha8Rng;
 #[derive(Debug, Clone)]
 pub struct Rng {
     inner: ChaCha8Rng,
+    seed: u64,
 }
 
 impl Rng {
     pub fn seed(seed: u64) -> Rng {
         Rng {
             inner: ChaCha8Rng::seed_from_u64(seed),
+            seed,
         }
     }
 
@@ -45,10 +47,9 @@ impl Rng {
         }
     }
 
-    /// The position in the stream, to save and restore a run exactly.
+    /// (seed, position in the stream): enough to restore the generator exactly.
     pub fn state(&self) -> (u64, u128) {
-        let seed = u64::from_le_bytes(self.inner.get_seed()[..8].try_into().unwrap_or([0; 8]));
-        (seed, self.inner.get_word_pos())
+        (self.seed, self.inner.get_word_pos())
     }
 
     pub fn from_state(seed: u64, word_pos: u128) -> Rng {

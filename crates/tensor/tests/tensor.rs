@@ -269,3 +269,16 @@ fn matmul_threading_paths_agree_with_a_naive_product() {
         }
     }
 }
+
+#[test]
+fn rng_state_round_trips() {
+    let mut a = Rng::seed(77);
+    for _ in 0..13 {
+        a.uniform();
+    }
+    let (seed, pos) = a.state();
+    let mut b = Rng::from_state(seed, pos);
+    let xs: Vec<f64> = (0..5).map(|_| a.normal()).collect();
+    let ys: Vec<f64> = (0..5).map(|_| b.normal()).collect();
+    assert_eq!(xs, ys);
+}

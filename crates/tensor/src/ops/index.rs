@@ -109,10 +109,20 @@ impl Tensor {
         let mut shape = self.shape().to_vec();
         shape[d] = idx.len();
         // Any dtype can be selected (integer labels too); only floats carry gradients.
-        let storage = self.contiguous_storage();
-        let out = crate::with_storage!(&storage, x => {
-            Tensor::from_vec(select(x, outer, size, inner, &idx), &shape)?
-        });
+        // A contiguous source is read in place: copying it would cost a whole dataset
+        // per mini-batch.
+        let out = if self.is_contiguous() {
+            let (off, n) = (self.layout().offset, self.numel());
+            let storage = self.storage();
+            crate::with_storage!(&*storage, x => {
+                Tensor::from_vec(select(&x[off..off + n], outer, size, inner, &idx), &shape)?
+            })
+        } else {
+            let storage = self.contiguous_storage();
+            crate::with_storage!(&storage, x => {
+                Tensor::from_vec(select(x, outer, size, inner, &idx), &shape)?
+            })
+        };
         let in_shape = self.shape().to_vec();
         Ok(out.record("index_select", &[self], move |g| {
             let dx = float_dispatch!("index_select", g.dtype(), T => {
