@@ -3,6 +3,8 @@
 //! Stability: subtracting the row max before exponentiating leaves the result unchanged
 //! (softmax is shift-invariant) and keeps every exponent ≤ 0, so nothing overflows.
 
+use std::mem::MaybeUninit;
+
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -39,11 +41,12 @@ fn row_max<T: FastMath>(x: &[T]) -> T {
     "x86_64+avx512f+avx512vl+avx512dq+avx512bw+avx2+fma",
     "x86_64+avx2+fma"
 ))]
-fn exp_shifted<T: FastMath>(x: &[T], shift: T, y: &mut [T]) -> T {
+fn exp_shifted<T: FastMath>(x: &[T], shift: T, y: &mut [MaybeUninit<T>]) -> T {
     for (o, &v) in y.iter_mut().zip(x) {
-        *o = (v - shift).fexp();
+        o.write((v - shift).fexp());
     }
-    sum_slice(y)
+    // SAFETY: the loop above wrote every element (y and x have the same length).
+    sum_slice(unsafe { assume_init(y) })
 }
 
 #[multiversion(targets(
@@ -66,17 +69,26 @@ fn shift<T: FastMath>(x: &[T], s: T, y: &mut [T]) {
     }
 }
 
-fn softmax_row<T: FastMath>(x: &[T], y: &mut [T]) {
+/// # Safety
+/// Every element of `y` must have been written.
+unsafe fn assume_init<T>(y: &mut [MaybeUninit<T>]) -> &mut [T] {
+    // SAFETY: MaybeUninit<T> has T's layout; the caller guarantees initialization.
+    unsafe { &mut *(y as *mut [MaybeUninit<T>] as *mut [T]) }
+}
+
+fn softmax_row<T: FastMath>(x: &[T], y: &mut [MaybeUninit<T>]) {
     let m = row_max(x);
     let total = exp_shifted(x, m, y);
-    scale(y, T::one() / total);
+    // SAFETY: exp_shifted wrote the whole row.
+    scale(unsafe { assume_init(y) }, T::one() / total);
 }
 
 /// log softmax = x − max − ln Σ exp(x − max).
-fn log_softmax_row<T: FastMath>(x: &[T], y: &mut [T]) {
+fn log_softmax_row<T: FastMath>(x: &[T], y: &mut [MaybeUninit<T>]) {
     let m = row_max(x);
     let total = exp_shifted(x, m, y);
-    shift(x, m + total.ln(), y);
+    // SAFETY: exp_shifted wrote the whole row.
+    shift(x, m + total.ln(), unsafe { assume_init(y) });
 }
 
 /// softmax backward: dx = y ⊙ (g − Σ g⊙y).
@@ -96,20 +108,26 @@ fn log_softmax_back_row<T: FastMath>(y: &[T], g: &[T], dx: &mut [T]) {
 }
 
 /// Applies `f` to each row of length `n`, in parallel when the data is large.
-fn rows<T: FastMath>(x: &[T], n: usize, f: impl Fn(&[T], &mut [T]) + Sync) -> Vec<T> {
-    let mut y = vec![T::zero(); x.len()];
+fn rows<T: FastMath>(x: &[T], n: usize, f: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
     if n == 0 {
-        return y;
+        return vec![T::zero(); x.len()];
     }
+    // The output is written row by row without zero-filling it first.
+    let mut y = Vec::with_capacity(x.len());
+    let spare = &mut y.spare_capacity_mut()[..x.len()];
     if x.len() >= PARALLEL_THRESHOLD {
-        y.par_chunks_mut(n)
+        spare
+            .par_chunks_mut(n)
             .zip(x.par_chunks(n))
             .for_each(|(yr, xr)| f(xr, yr));
     } else {
-        y.chunks_mut(n)
+        spare
+            .chunks_mut(n)
             .zip(x.chunks(n))
             .for_each(|(yr, xr)| f(xr, yr));
     }
+    // SAFETY: every row kernel writes its whole row, and the rows tile the output.
+    unsafe { y.set_len(x.len()) };
     y
 }
 
