@@ -38,7 +38,10 @@ fn main() -> Result<()> {
     };
     let mnist = Mnist::load_with(&data, options)?;
     let n = mnist.train.len();
-    let (train, val) = (mnist.train.slice(0, n - 5000)?, mnist.train.slice(n - 5000, 5000)?);
+    let (train, val) = (
+        mnist.train.slice(0, n - 5000)?,
+        mnist.train.slice(n - 5000, 5000)?,
+    );
 
     let mut rng = Rng::seed(0);
     let model = Sequential::new()
@@ -47,20 +50,30 @@ fn main() -> Result<()> {
         .add(Linear::new(128, 64, &mut rng)?)
         .add(ReLU)
         .add(Linear::new(64, 10, &mut rng)?);
-    println!("model: 784-128-64-10 ReLU MLP, {} parameters", model.num_parameters());
+    println!(
+        "model: 784-128-64-10 ReLU MLP, {} parameters",
+        model.num_parameters()
+    );
 
     let batch_size = 64;
     let steps = epochs * train.len().div_ceil(batch_size);
     let config = TrainerConfig {
         epochs,
         batch_size,
-        schedule: Some(LrSchedule::new(1e-3, Decay::Cosine { total_steps: steps, min_lr: 1e-5 })),
+        schedule: Some(LrSchedule::new(
+            1e-3,
+            Decay::Cosine {
+                total_steps: steps,
+                min_lr: 1e-5,
+            },
+        )),
         out_dir: Some(out.clone()),
         ..Default::default()
     };
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::default())?;
     let start = Instant::now();
-    let history = Trainer::new(config).fit(&model, &mut optimizer, &Classification, &train, Some(&val))?;
+    let history =
+        Trainer::new(config).fit(&model, &mut optimizer, &Classification, &train, Some(&val))?;
     let seconds = start.elapsed().as_secs_f64();
 
     state::load_module(&model, &out.join(BEST_FILE))?;

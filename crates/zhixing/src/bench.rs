@@ -5,6 +5,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use serde_json::json;
+use zhixing_nn::layers::{Linear, ReLU, Sequential};
+use zhixing_nn::loss::cross_entropy;
+use zhixing_nn::optim::{Optimizer, Sgd, SgdConfig};
+use zhixing_nn::Module;
 use zhixing_tensor::{DType, Rng, Tensor};
 
 #[derive(clap::Args, Debug)]
@@ -163,46 +167,29 @@ fn mlp(args: &Args, threads: usize) -> Result<()> {
     let ys: Vec<Tensor> = (0..batches)
         .map(|_| {
             let labels: Vec<i64> = (0..batch).map(|_| rng.below(10) as i64).collect();
-            Tensor::from_vec(labels, &[batch, 1])
+            Tensor::from_vec(labels, &[batch])
         })
         .collect::<std::result::Result<_, _>>()?;
-    let sizes = [(784, 128), (128, 64), (64, 10)];
-    let mut params = Vec::new();
-    for &(i, o) in &sizes {
-        let bound = 1.0 / (i as f64).sqrt();
-        params.push(
-            Tensor::uniform(&[o, i], -bound, bound, DType::F32, &mut rng).requires_grad_(true),
-        );
-        params
-            .push(Tensor::uniform(&[o], -bound, bound, DType::F32, &mut rng).requires_grad_(true));
-    }
-    let mut velocity: Vec<Vec<f32>> = params.iter().map(|p| vec![0.0; p.numel()]).collect();
+    let model = Sequential::new()
+        .add(Linear::new(784, 128, &mut rng)?)
+        .add(ReLU)
+        .add(Linear::new(128, 64, &mut rng)?)
+        .add(ReLU)
+        .add(Linear::new(64, 10, &mut rng)?);
+    let config = SgdConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        ..Default::default()
+    };
+    let mut optimizer = Sgd::new(model.parameters(), config)?;
     let mut step = 0usize;
     let secs = time_calls(args, || {
         let (x, y) = (&xs[step % batches], &ys[step % batches]);
         step += 1;
-        let mut h = x.clone();
-        for (l, pair) in params.chunks(2).enumerate() {
-            h = h.matmul(&pair[0].t()?)?.add(&pair[1])?;
-            if l < 2 {
-                h = h.relu()?;
-            }
-        }
-        let loss = h.log_softmax(-1)?.gather(1, y)?.neg()?.mean_all()?;
+        optimizer.zero_grad();
+        let loss = cross_entropy(&model.forward(x)?, y)?;
         loss.backward()?;
-        for (p, v) in params.iter().zip(velocity.iter_mut()) {
-            let g = p
-                .grad()
-                .expect("every parameter gets a gradient")
-                .to_vec::<f32>()?;
-            p.update_(|w: &mut [f32]| {
-                for ((w, v), g) in w.iter_mut().zip(v.iter_mut()).zip(&g) {
-                    *v = 0.9 * *v + g;
-                    *w -= 0.01 * *v;
-                }
-            })?;
-            p.zero_grad();
-        }
+        optimizer.step()?;
         Ok(())
     })?;
     let config = json!({"batch": batch, "layers": "784-128-64-10", "threads": threads});
