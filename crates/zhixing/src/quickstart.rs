@@ -21,6 +21,9 @@ pub struct Args {
     /// Print the loss every this many epochs (1: every epoch).
     #[arg(long, default_value_t = 50)]
     pub every: usize,
+    /// Where the Iris run writes its metrics, curves and checkpoints.
+    #[arg(long, default_value = "runs/quickstart")]
+    pub out: std::path::PathBuf,
 }
 
 /// What a quickstart run learned.
@@ -30,6 +33,12 @@ pub struct XorResult {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    run_xor(args)?;
+    println!();
+    crate::quickstart_iris::run(&args.out)
+}
+
+fn run_xor(args: &Args) -> Result<()> {
     println!(
         "XOR with a 2-{}-1 ReLU network, MSE loss, batch gradient descent (lr {})",
         args.hidden, args.lr
@@ -119,6 +128,7 @@ mod tests {
             hidden: 8,
             seed: 0,
             every: 1,
+            out: std::path::PathBuf::from("unused"),
         };
         let r = train_xor(&args, |_, _| {}).unwrap();
         let last = *r.losses.last().unwrap();
