@@ -1,6 +1,8 @@
 //! Modules made of other modules (Sequential, Residual) and Flatten.
 
-use zhixing_tensor::{Error as TensorError, Tensor};
+use std::sync::Mutex;
+
+use zhixing_tensor::{Error as TensorError, Rng, Tensor};
 
 use crate::module::join;
 use crate::{Module, Result};
@@ -63,6 +65,12 @@ impl Module for Sequential {
         }
     }
 
+    fn visit_rngs(&self, prefix: &str, f: &mut dyn FnMut(&str, &Mutex<Rng>)) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.visit_rngs(&join(prefix, &i.to_string()), f);
+        }
+    }
+
     fn set_training(&self, training: bool) {
         for layer in &self.layers {
             layer.set_training(training);
@@ -105,6 +113,10 @@ impl Module for Residual {
 
     fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
         self.inner.visit_buffers(prefix, f);
+    }
+
+    fn visit_rngs(&self, prefix: &str, f: &mut dyn FnMut(&str, &Mutex<Rng>)) {
+        self.inner.visit_rngs(prefix, f);
     }
 
     fn set_training(&self, training: bool) {

@@ -5,11 +5,13 @@ use std::sync::Mutex;
 
 use zhixing_tensor::{Rng, Tensor};
 
+use crate::module::join;
 use crate::{Error, Module, Result};
 
 /// Zeroes each element with probability `p` in training mode and scales the survivors
 /// by 1/(1−p). Owns a generator seeded from the `Rng` given at construction, so a run
-/// with the same seed drops the same elements.
+/// with the same seed drops the same elements. The generator is visited as `"rng"` by
+/// [`Module::visit_rngs`], so the Trainer's checkpoints carry its position.
 pub struct Dropout {
     p: f64,
     training: AtomicBool,
@@ -51,6 +53,10 @@ impl Module for Dropout {
     }
 
     fn visit_params(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Tensor)) {}
+
+    fn visit_rngs(&self, prefix: &str, f: &mut dyn FnMut(&str, &Mutex<Rng>)) {
+        f(&join(prefix, "rng"), &self.rng);
+    }
 
     fn set_training(&self, training: bool) {
         self.training.store(training, Ordering::Relaxed);

@@ -3,10 +3,12 @@
 
 mod activation;
 mod container;
+pub mod conv;
 mod dropout;
 mod embedding;
 mod linear;
 mod norm;
+pub mod recurrent;
 
 pub use activation::{
     GeluApproximation, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, GELU,

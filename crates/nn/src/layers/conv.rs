@@ -1,0 +1,1 @@
+//! Convolutional layers: Conv1d, Conv2d, pooling, BatchNorm2d, Dropout2d, ResNet blocks.
