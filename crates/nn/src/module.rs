@@ -1,6 +1,9 @@
-//! The `Module` trait: a forward pass plus a visitor over named parameters and buffers.
+//! The `Module` trait: a forward pass plus visitors over named parameters, buffers and
+//! random generators.
 
-use zhixing_tensor::Tensor;
+use std::sync::Mutex;
+
+use zhixing_tensor::{Rng, Tensor};
 
 use crate::Result;
 
@@ -15,6 +18,11 @@ pub trait Module: Send + Sync {
 
     /// Non-learnable state saved with the model (e.g. BatchNorm running statistics).
     fn visit_buffers(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Tensor)) {}
+
+    /// Random generators owned by the module (e.g. Dropout's), named like parameters
+    /// (`"layers.2.rng"`), so a checkpoint can save and restore them. They are not part
+    /// of the state dict. Containers forward it to their children.
+    fn visit_rngs(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Mutex<Rng>)) {}
 
     /// Switches train/eval behaviour (Dropout, BatchNorm); containers forward it.
     fn set_training(&self, _training: bool) {}

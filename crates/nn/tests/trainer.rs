@@ -1,5 +1,5 @@
 //! The Trainer on tiny models: learning, early stopping, best checkpoint, exact resume,
-//! divergence, metric logs, plots and TensorBoard events.
+//! (Dropout's generators included), divergence, metric logs, plots and TensorBoard events.
 
 mod trainer_support;
 
@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use zhixing_data::TensorDataset;
-use zhixing_nn::optim::{Adam, AdamConfig, Optimizer};
+use zhixing_nn::layers::{self, Dropout, Identity, ReLU, Sequential};
+use zhixing_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use zhixing_nn::schedule::{Decay, LrSchedule};
-use zhixing_nn::state::{load_module, load_safetensors};
+use zhixing_nn::state::{load_module, load_safetensors, save_safetensors};
 use zhixing_nn::trainer::{
     Classification, EarlyStopping, History, Metric, Regression, Task, Trainer, TrainerConfig,
 };
 use zhixing_nn::{Error, Module, Result};
-use zhixing_tensor::{DType, Tensor};
+use zhixing_tensor::{DType, Rng, Tensor};
 
 use trainer_support::{scalars, separable, Linear, MomentumSgd};
 
@@ -279,6 +280,150 @@ fn resume_is_exact_with_adam() {
         };
         Box::new(Adam::new(m.parameters(), cfg).unwrap())
     });
+}
+
+/// Linear → ReLU → Dropout(0.3) → Linear from the library's layers, initialized from
+/// `seed` (weights and the Dropout's generator alike).
+fn dropout_mlp(seed: u64) -> Sequential {
+    let mut rng = Rng::seed(seed);
+    Sequential::new()
+        .add(layers::Linear::new(2, 16, &mut rng).unwrap())
+        .add(ReLU)
+        .add(Dropout::new(0.3, &mut rng).unwrap())
+        .add(layers::Linear::new(16, 2, &mut rng).unwrap())
+}
+
+/// Every parameter's values as bits, by name.
+fn weight_bits(model: &dyn Module) -> Vec<(String, Vec<u32>)> {
+    model
+        .named_parameters()
+        .into_iter()
+        .map(|(n, t)| {
+            let v = t.to_vec::<f32>().unwrap();
+            (n, v.iter().map(|x| x.to_bits()).collect())
+        })
+        .collect()
+}
+
+fn fit_mlp(
+    trainer: &mut Trainer,
+    model: &dyn Module,
+    make: fn(&dyn Module) -> Box<dyn Optimizer>,
+) -> Result<History> {
+    let (train, val) = (separable(100, 1), separable(40, 2));
+    let mut opt = make(model);
+    trainer.fit(model, opt.as_mut(), &Classification, &train, Some(&val))
+}
+
+/// Trains `dropout_mlp` for 2 epochs into a fresh folder and returns it.
+fn dropout_checkpoint(make: fn(&dyn Module) -> Box<dyn Optimizer>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut trainer = Trainer::new(config(2, Some(dir.path())));
+    fit_mlp(&mut trainer, &dropout_mlp(3), make).unwrap();
+    dir
+}
+
+/// With Dropout in the model, 4 epochs straight and 2 + resume + 2 agree bit for bit:
+/// the checkpoint carries the Dropout generator's position.
+fn check_dropout_resume_is_exact(make: fn(&dyn Module) -> Box<dyn Optimizer>) {
+    let straight_model = dropout_mlp(3);
+    let straight = fit_mlp(&mut Trainer::new(config(4, None)), &straight_model, make).unwrap();
+
+    let dir = dropout_checkpoint(make);
+    let (_, meta) = load_safetensors(&dir.path().join("last.safetensors")).unwrap();
+    let run: serde_json::Value = serde_json::from_str(&meta["zhixing.trainer"]).unwrap();
+    let saved: Vec<&String> = run["module_rngs"].as_object().unwrap().keys().collect();
+    assert_eq!(saved, ["2.rng"]);
+    // The state dict is unchanged: parameters only, PyTorch's names.
+    let names: Vec<String> = straight_model
+        .named_parameters()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["0.weight", "0.bias", "3.weight", "3.bias"]);
+
+    let mut resumed = Trainer::resume(dir.path()).unwrap();
+    resumed.config.epochs = 4;
+    let other_init = dropout_mlp(1234); // weights and generator overwritten on resume
+    let h = fit_mlp(&mut resumed, &other_init, make).unwrap();
+
+    assert_eq!(h.step_losses.len(), straight.step_losses.len());
+    assert_eq!(bits(&h.step_losses), bits(&straight.step_losses));
+    for (a, b) in h.epochs.iter().zip(&straight.epochs) {
+        assert_eq!(a.train_loss.to_bits(), b.train_loss.to_bits());
+        assert_eq!(a.val_loss.map(f64::to_bits), b.val_loss.map(f64::to_bits));
+    }
+    assert_eq!(weight_bits(&other_init), weight_bits(&straight_model));
+}
+
+fn real_sgd(m: &dyn Module) -> Box<dyn Optimizer> {
+    let cfg = SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        ..SgdConfig::default()
+    };
+    Box::new(Sgd::new(m.parameters(), cfg).unwrap())
+}
+
+#[test]
+fn resume_is_exact_with_dropout_and_sgd() {
+    check_dropout_resume_is_exact(real_sgd);
+}
+
+#[test]
+fn resume_is_exact_with_dropout_and_adam() {
+    check_dropout_resume_is_exact(|m| {
+        let cfg = AdamConfig {
+            lr: 0.05,
+            ..AdamConfig::default()
+        };
+        Box::new(Adam::new(m.parameters(), cfg).unwrap())
+    });
+}
+
+#[test]
+fn resume_rejects_a_model_with_other_random_generators() {
+    let dir = dropout_checkpoint(real_sgd);
+    // Same parameter names as `dropout_mlp`, but no Dropout: no generator "2.rng".
+    let mut rng = Rng::seed(3);
+    let model = Sequential::new()
+        .add(layers::Linear::new(2, 16, &mut rng).unwrap())
+        .add(ReLU)
+        .add(Identity)
+        .add(layers::Linear::new(16, 2, &mut rng).unwrap());
+    let before = weight_bits(&model);
+    let mut resumed = Trainer::resume(dir.path()).unwrap();
+    resumed.config.epochs = 3;
+    let err = fit_mlp(&mut resumed, &model, real_sgd).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("random generators") && msg.contains("2.rng"),
+        "{msg}"
+    );
+    assert_eq!(
+        weight_bits(&model),
+        before,
+        "nothing is loaded on a mismatch"
+    );
+}
+
+#[test]
+fn checkpoints_without_module_generators_still_resume() {
+    let dir = dropout_checkpoint(real_sgd);
+    // Rewrite the checkpoint as written before the model's generators were saved.
+    let path = dir.path().join("last.safetensors");
+    let (tensors, mut meta) = load_safetensors(&path).unwrap();
+    let mut run: serde_json::Value = serde_json::from_str(&meta["zhixing.trainer"]).unwrap();
+    assert!(run.as_object_mut().unwrap().remove("module_rngs").is_some());
+    meta.insert("zhixing.trainer".into(), run.to_string());
+    save_safetensors(&path, &tensors, &meta).unwrap();
+
+    let mut resumed = Trainer::resume(dir.path()).unwrap();
+    resumed.config.epochs = 3;
+    let model = dropout_mlp(1234);
+    let h = fit_mlp(&mut resumed, &model, real_sgd).unwrap();
+    assert_eq!(h.epochs.len(), 3);
+    assert_eq!(resumed.epochs_done(), 3);
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod progress;
 mod task;
 pub mod tensorboard;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -105,6 +106,16 @@ pub fn evaluate(
     })
 }
 
+/// What `Trainer::resume` read, waiting for the model and optimizer of the next `fit`.
+struct Pending {
+    /// The checkpoint file, for errors.
+    path: PathBuf,
+    model: Vec<(String, Tensor)>,
+    optimizer: OptimizerState,
+    /// The model's generators by name (None: the checkpoint saved none).
+    rngs: Option<BTreeMap<String, Rng>>,
+}
+
 /// Drives training: holds the config and the run's progress (epoch, step, RNG, history),
 /// so `fit` can be called again to continue, and a run can be resumed from disk.
 pub struct Trainer {
@@ -115,8 +126,9 @@ pub struct Trainer {
     history: History,
     best_value: Option<f64>,
     bad_epochs: usize,
-    /// Model and optimizer state from `resume`, loaded at the start of the next `fit`.
-    pending: Option<(Vec<(String, Tensor)>, OptimizerState)>,
+    /// Model, optimizer and model-RNG state from `resume`, loaded at the start of the
+    /// next `fit`.
+    pending: Option<Pending>,
     events: Option<EventWriter>,
 }
 
@@ -136,8 +148,9 @@ impl Trainer {
     }
 
     /// Continues the run saved in `path` (a `last.safetensors` file or the run's folder).
-    /// The next `fit` loads the saved model and optimizer state into the ones it is given
-    /// and goes on from the saved epoch; raise `config.epochs` to train further.
+    /// The next `fit` loads the saved model and optimizer state (and the positions of the
+    /// model's random generators, e.g. Dropout's) into the ones it is given and goes on
+    /// from the saved epoch; raise `config.epochs` to train further.
     pub fn resume(path: impl AsRef<Path>) -> Result<Trainer> {
         let path = path.as_ref();
         let file = if path.is_dir() {
@@ -160,7 +173,12 @@ impl Trainer {
             history: loaded.run.history,
             best_value: loaded.run.best_value,
             bad_epochs: loaded.run.bad_epochs,
-            pending: Some((loaded.model, loaded.optimizer)),
+            pending: Some(Pending {
+                path: file,
+                model: loaded.model,
+                optimizer: loaded.optimizer,
+                rngs: loaded.module_rngs,
+            }),
             events: None,
         })
     }
@@ -188,9 +206,15 @@ impl Trainer {
         val: Option<&TensorDataset>,
     ) -> Result<History> {
         self.check(train, val)?;
-        if let Some((state, optim)) = self.pending.take() {
-            load_state_dict(model, &state)?;
-            optimizer.load_state(&optim)?;
+        if let Some(p) = self.pending.take() {
+            if let Some(rngs) = &p.rngs {
+                checkpoint::check_module_rngs(model, rngs, &p.path)?;
+            }
+            load_state_dict(model, &p.model)?;
+            optimizer.load_state(&p.optimizer)?;
+            if let Some(rngs) = &p.rngs {
+                checkpoint::load_module_rngs(model, rngs);
+            }
         }
         self.open_outputs()?;
         while self.epochs_done < self.config.epochs && !self.history.stopped_early {
@@ -441,6 +465,7 @@ impl Trainer {
             best_value: self.best_value,
             bad_epochs: self.bad_epochs,
             optim_scalar_names: Vec::new(),
+            module_rngs: None,
         };
         checkpoint::save_last(&dir.join(LAST_FILE), model, &optimizer.state(), &run)?;
         self.history.write_logs(&dir)?;
