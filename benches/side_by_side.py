@@ -39,7 +39,7 @@ def key(record):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suite", choices=["matmul", "elementwise", "mlp"])
+    ap.add_argument("suite", choices=["matmul", "elementwise", "mlp", "cnn", "rnn"])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args()

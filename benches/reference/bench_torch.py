@@ -4,6 +4,8 @@
 Usage:
     python bench_torch.py matmul      --threads 1 --runs 5
     python bench_torch.py elementwise --threads 1 --runs 5
+    python bench_torch.py cnn         --threads 2 --runs 5
+    python bench_torch.py rnn         --threads 2 --runs 5
 
 Prints one JSON object per measurement on stdout, e.g.
     {"bench": "sgemm", "impl": "numpy", "config": {"n": 1024, "threads": 1},
@@ -19,7 +21,7 @@ import sys
 # Thread counts must be fixed before numpy/torch (and their BLAS/OpenMP
 # runtimes) are imported, so parse the CLI and set the env vars first.
 _parser = argparse.ArgumentParser(description="numpy/torch CPU reference benchmarks")
-_parser.add_argument("suite", choices=["matmul", "elementwise", "mlp"])
+_parser.add_argument("suite", choices=["matmul", "elementwise", "mlp", "cnn", "rnn"])
 _parser.add_argument("--threads", type=int, default=1, help="threads for numpy and torch")
 _parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement")
 _parser.add_argument("--impl", choices=["numpy", "torch", "both"], default="both")
@@ -195,6 +197,91 @@ def suite_mlp():
     measure(step, ARGS.runs, batch, "samples/s", "mlp_train", "torch", config)
 
 
+def suite_cnn():
+    """Training steps/s of the seed MNIST CNN, and conv2d forward+backward GFLOP/s."""
+    batch, batches = 64, 20
+    gen = torch.Generator().manual_seed(0)
+    xs = torch.rand(batches, batch, 1, 28, 28, generator=gen)
+    ys = torch.randint(0, 10, (batches, batch), generator=gen)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(1568, 120), nn.ReLU(), nn.Dropout(0.25),
+        nn.Linear(120, 84), nn.ReLU(), nn.Dropout(0.25),
+        nn.Linear(84, 10),
+    )
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    state = {"i": 0}
+
+    def step():
+        i = state["i"] = (state["i"] + 1) % batches
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xs[i]), ys[i])
+        loss.backward()
+        opt.step()
+
+    config = {"batch": batch, "model": "seed-cnn"}
+    measure(step, ARGS.runs, batch, "samples/s", "cnn_train", "torch", config)
+
+    # A ResNet 3x3 layer: 64 -> 64 channels, 56x56, padding 1, no bias, batch 8.
+    n, c, hw = 8, 64, 56
+    x = torch.randn(n, c, hw, hw, generator=gen).requires_grad_(True)
+    w = (torch.randn(c, c, 3, 3, generator=gen) * 0.05).requires_grad_(True)
+    dy = torch.randn(n, c, hw, hw, generator=gen)
+
+    def conv():
+        x.grad = None
+        w.grad = None
+        y = torch.nn.functional.conv2d(x, w, None, 1, 1)
+        y.backward(dy)
+
+    gflop = 3 * 2 * n * c * c * 9 * hw * hw / 1e9
+    config = {"batch": n, "channels": c, "hw": hw, "kernel": 3}
+    measure(conv, ARGS.runs, gflop, "GFLOP/s", "conv2d_fwd_bwd", "torch", config)
+
+
+def suite_rnn():
+    """Training samples/s of the MNIST RNN / LSTM / GRU (2 layers, hidden 128, 28 steps of
+    28 pixels, last hidden state -> Linear -> 10): batch 64, cross-entropy, Adam lr 1e-3."""
+    batch, batches, steps, inp, hidden, layers = 64, 20, 28, 28, 128, 2
+    gen = torch.Generator().manual_seed(0)
+    xs = torch.rand(batches, batch, steps, inp, generator=gen)
+    ys = torch.randint(0, 10, (batches, batch), generator=gen)
+    nn = torch.nn
+
+    class Model(nn.Module):
+        def __init__(self, cls):
+            super().__init__()
+            self.rnn = cls(inp, hidden, num_layers=layers, batch_first=True)
+            self.fc = nn.Linear(hidden, 10)
+
+        def forward(self, x):
+            _, h = self.rnn(x)
+            if isinstance(h, tuple):
+                h = h[0]
+            return self.fc(h[-1])
+
+    loss_fn = nn.CrossEntropyLoss()
+    for name, cls in [("rnn_train", nn.RNN), ("lstm_train", nn.LSTM), ("gru_train", nn.GRU)]:
+        model = Model(cls)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        state = {"i": 0}
+
+        def step():
+            i = state["i"] = (state["i"] + 1) % batches
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xs[i]), ys[i])
+            loss.backward()
+            opt.step()
+
+        config = {"batch": batch, "hidden": hidden, "layers": layers, "steps": steps, "input": inp}
+        measure(step, ARGS.runs, batch, "samples/s", name, "torch", config)
+
+
 def main():
     log(
         f"bench_torch: suite={ARGS.suite} threads={ARGS.threads} runs={ARGS.runs} "
@@ -205,6 +292,10 @@ def main():
         suite_matmul()
     elif ARGS.suite == "mlp":
         suite_mlp()
+    elif ARGS.suite == "cnn":
+        suite_cnn()
+    elif ARGS.suite == "rnn":
+        suite_rnn()
     else:
         suite_elementwise()
 

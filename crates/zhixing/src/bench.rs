@@ -13,7 +13,7 @@ use zhixing_tensor::{DType, Rng, Tensor};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Suite to run: matmul or elementwise.
+    /// Suite to run: matmul, elementwise, mlp or cnn.
     pub suite: String,
     /// Thread counts to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
@@ -44,14 +44,16 @@ pub fn run(args: &Args) -> Result<()> {
             "matmul" => matmul(args, threads),
             "elementwise" => elementwise(args, threads),
             "mlp" => mlp(args, threads),
-            other => bail!("unknown suite '{other}': choose matmul, elementwise or mlp"),
+            "cnn" => crate::bench_cnn::cnn(args, threads),
+            "rnn" => crate::bench_rnn::rnn(args, threads),
+            other => bail!("unknown suite '{other}': choose matmul, elementwise, mlp, cnn or rnn"),
         })?;
     }
     Ok(())
 }
 
 /// Seconds per call: repeats `f` until a timed run lasts `min_run_ms`, `runs` times.
-fn time_calls(args: &Args, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+pub(crate) fn time_calls(args: &Args, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
     f()?; // warm-up: page in buffers, pick kernels
     let start = Instant::now();
     f()?;
@@ -69,7 +71,7 @@ fn time_calls(args: &Args, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>
 }
 
 /// Prints a throughput record: `work / seconds` per run, median/min/max.
-fn report(
+pub(crate) fn report(
     args: &Args,
     bench: &str,
     config: serde_json::Value,

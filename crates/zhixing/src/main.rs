@@ -1,8 +1,11 @@
 //! The `zhixing` command line: parses arguments, calls the libraries, prints results.
 
 mod bench;
+mod bench_cnn;
+mod bench_rnn;
 mod quickstart;
 mod quickstart_iris;
+mod stats_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -25,8 +28,10 @@ struct Cli {
 enum Command {
     /// Train a two-layer network on XOR from scratch with tensor ops and backward().
     Quickstart(quickstart::Args),
-    /// Run a benchmark suite (matmul, elementwise, mlp); --json for one JSON line each.
+    /// Run a benchmark suite (matmul, elementwise, mlp, cnn); --json for one JSON line each.
     Bench(bench::Args),
+    /// Per-column statistics and correlations of a CSV / JSON / JSON Lines file.
+    Stats(stats_cmd::Args),
     /// Fetch a dataset: `zhixing data fetch mnist [--dest data/mnist]`.
     Data {
         #[command(subcommand)]
@@ -64,6 +69,7 @@ fn run() -> Result<()> {
     match cli.command {
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Stats(args) => stats_cmd::run(&args),
         Command::Data {
             command: DataCommand::Fetch { name, dest },
         } => match name.as_str() {

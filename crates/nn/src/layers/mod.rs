@@ -9,12 +9,19 @@ mod embedding;
 mod linear;
 mod norm;
 pub mod recurrent;
+pub mod resnet;
 
 pub use activation::{
     GeluApproximation, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, GELU,
 };
 pub use container::{Flatten, Residual, Sequential};
+pub use conv::{
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig,
+    Dropout2d, MaxPool2d,
+};
 pub use dropout::Dropout;
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use linear::{Linear, LinearConfig};
 pub use norm::{BatchNorm1d, BatchNormConfig, LayerNorm, LayerNormConfig};
+pub use recurrent::{Gru, Lstm, RecurrentConfig, RecurrentOutput, Rnn, SequenceClassifier};
+pub use resnet::{seed_cnn, BasicBlock, Downsample, ResNet, ResNetConfig};

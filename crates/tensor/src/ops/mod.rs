@@ -1,5 +1,6 @@
 //! Differentiable ops, one family per file; each op holds its forward and its backward.
 
+pub mod batch_norm;
 pub mod cast;
 pub mod compare;
 pub mod conv;
@@ -9,6 +10,7 @@ pub mod index;
 pub mod matmul;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;

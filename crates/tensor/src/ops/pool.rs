@@ -174,12 +174,30 @@ fn window_argmax<T: Float>(
     at
 }
 
+/// [`window_argmax`] of a full 2×2 window at (y0, x0), in one pass: a later element
+/// wins only when strictly larger, or when it is NaN (so the last NaN wins, as PyTorch).
+fn argmax_2x2<T: Float>(x: &[T], w: usize, y0: usize, x0: usize) -> usize {
+    let i0 = y0 * w + x0;
+    let (mut at, mut best) = (i0, x[i0]);
+    for i in [i0 + 1, i0 + w, i0 + w + 1] {
+        let v = x[i];
+        if v > best || v.is_nan() {
+            (at, best) = (i, v);
+        }
+    }
+    at
+}
+
 /// Max of each window and its index in the plane.
 fn max_plane<T: Float>(win: &Windows, x: &[T], y: &mut [T], arg: &mut [usize]) {
     let ow = win.cols.len();
     for (oy, &rows) in win.rows.iter().enumerate() {
         for (ox, &cols) in win.cols.iter().enumerate() {
-            let at = window_argmax(x, win.w, rows, cols);
+            let at = if rows.1 - rows.0 == 2 && cols.1 - cols.0 == 2 {
+                argmax_2x2(x, win.w, rows.0, cols.0)
+            } else {
+                window_argmax(x, win.w, rows, cols)
+            };
             (y[oy * ow + ox], arg[oy * ow + ox]) = (x[at], at);
         }
     }
