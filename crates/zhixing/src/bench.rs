@@ -54,11 +54,17 @@ pub fn run(args: &Args) -> Result<()> {
 
 /// Seconds per call: repeats `f` until a timed run lasts `min_run_ms`, `runs` times.
 pub(crate) fn time_calls(args: &Args, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
-    f()?; // warm-up: page in buffers, pick kernels
-    let start = Instant::now();
-    f()?;
-    let once = start.elapsed().as_secs_f64().max(1e-9);
-    let reps = ((args.min_run_ms as f64 / 1000.0) / once).ceil().max(1.0) as usize;
+    // Warm up for one full run's length (as the reference script's calibration does):
+    // buffers paged in, allocator pools filled, kernels chosen.
+    let min_run = args.min_run_ms as f64 / 1000.0;
+    let warm = Instant::now();
+    let mut calls = 0usize;
+    while calls < 2 || warm.elapsed().as_secs_f64() < min_run {
+        f()?;
+        calls += 1;
+    }
+    let once = (warm.elapsed().as_secs_f64() / calls as f64).max(1e-9);
+    let reps = (min_run / once).ceil().max(1.0) as usize;
     let mut per_call = Vec::with_capacity(args.runs);
     for _ in 0..args.runs {
         let start = Instant::now();
