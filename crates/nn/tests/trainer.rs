@@ -6,13 +6,14 @@ mod trainer_support;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use zhixing_data::TensorDataset;
+use zhixing_data::{ImageAugment, TensorDataset};
 use zhixing_nn::layers::{self, Dropout, Identity, ReLU, Sequential};
 use zhixing_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use zhixing_nn::schedule::{Decay, LrSchedule};
 use zhixing_nn::state::{load_module, load_safetensors, save_safetensors};
 use zhixing_nn::trainer::{
-    Classification, EarlyStopping, History, Metric, Regression, Task, Trainer, TrainerConfig,
+    evaluate, AugmentConfig, Classification, EarlyStopping, History, Metric, Regression, Task,
+    Trainer, TrainerConfig,
 };
 use zhixing_nn::{Error, Module, Result};
 use zhixing_tensor::{DType, Rng, Tensor};
@@ -216,8 +217,13 @@ fn bits(v: &[f64]) -> Vec<u64> {
 
 /// Runs 4 epochs straight, and 2 + resume + 2, with the optimizer `make` builds.
 fn check_resume_is_exact(make: fn(&dyn Module) -> Box<dyn Optimizer>) {
+    check_resume_with(make, None);
+}
+
+fn check_resume_with(make: fn(&dyn Module) -> Box<dyn Optimizer>, augment: Option<AugmentConfig>) {
     let (train, val) = (separable(100, 1), separable(40, 2));
     let mut cfg = config(4, None);
+    cfg.augment = augment;
     cfg.clip_grad_norm = Some(0.5);
     cfg.schedule = Some(
         LrSchedule::new(
@@ -280,6 +286,74 @@ fn resume_is_exact_with_adam() {
         };
         Box::new(Adam::new(m.parameters(), cfg).unwrap())
     });
+}
+
+fn noise_augment(std: f32) -> ImageAugment {
+    ImageAugment {
+        noise_std: std,
+        ..ImageAugment::default()
+    }
+}
+
+#[test]
+fn augmentation_touches_training_batches_only() {
+    let (train, val) = (separable(100, 1), separable(40, 2));
+    // lr 0: the weights never move, so both runs hold the same model throughout.
+    let run = |trainer: Trainer| {
+        let model = Linear::new(2, 2, 3);
+        let mut opt = sgd(&model, 0.0);
+        let mut trainer = trainer;
+        let h = trainer
+            .fit(&model, &mut opt, &Classification, &train, Some(&val))
+            .unwrap();
+        let plain = evaluate(&model, &Classification, &val, 256).unwrap();
+        (h, plain)
+    };
+    let (clean, clean_eval) = run(Trainer::new(config(2, None)));
+    let noisy_trainer = || Trainer::new(config(2, None)).with_augment(noise_augment(100.0), (1, 2));
+    let (noisy, noisy_eval) = run(noisy_trainer());
+    assert_eq!(clean_eval, noisy_eval);
+    for (c, n) in clean.epochs.iter().zip(&noisy.epochs) {
+        // Training saw inputs with noise of std 100: a much larger loss.
+        assert!(
+            n.train_loss > 2.0 * c.train_loss,
+            "{} vs {}",
+            n.train_loss,
+            c.train_loss
+        );
+        // Validation did not: exactly `evaluate` on the raw data.
+        assert_eq!(n.val_loss, Some(noisy_eval.loss));
+        assert_eq!(n.val_accuracy, noisy_eval.accuracy);
+        assert_eq!(c.val_loss, n.val_loss);
+    }
+    // Seeded: the same config gives the same augmented batches.
+    let (again, _) = run(noisy_trainer());
+    assert_eq!(bits(&again.step_losses), bits(&noisy.step_losses));
+    // Another seed gives other noise.
+    let mut cfg = config(2, None);
+    cfg.seed = 8;
+    let (other, _) = run(Trainer::new(cfg).with_augment(noise_augment(100.0), (1, 2)));
+    assert_ne!(bits(&other.step_losses), bits(&noisy.step_losses));
+    // A shape that does not fit the inputs is an error, not a panic.
+    let model = Linear::new(2, 2, 3);
+    let mut opt = sgd(&model, 0.0);
+    let mut bad = Trainer::new(config(1, None)).with_augment(noise_augment(1.0), (3, 3));
+    assert!(bad
+        .fit(&model, &mut opt, &Classification, &train, Some(&val))
+        .is_err());
+}
+
+#[test]
+fn resume_is_exact_with_augmentation() {
+    let augment = AugmentConfig {
+        image: ImageAugment {
+            noise_std: 0.5,
+            hflip: true,
+            ..ImageAugment::default()
+        },
+        image_shape: (1, 2),
+    };
+    check_resume_with(|m| Box::new(sgd(m, 0.1)), Some(augment));
 }
 
 /// Linear → ReLU → Dropout(0.3) → Linear from the library's layers, initialized from

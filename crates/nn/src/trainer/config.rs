@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use zhixing_data::ImageAugment;
 
 use crate::schedule::LrSchedule;
 use crate::{Error, Result};
@@ -43,6 +44,14 @@ pub struct EarlyStopping {
     pub min_delta: f64,
 }
 
+/// Random image transforms applied to every training batch (never to validation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AugmentConfig {
+    pub image: ImageAugment,
+    /// (H, W) of each image, so flattened rows [N, C*H*W] can be augmented too.
+    pub image_shape: (usize, usize),
+}
+
 /// How `Trainer::fit` trains. Every field has a default, so a JSON config may name only
 /// what it changes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -66,6 +75,9 @@ pub struct TrainerConfig {
     /// Every this many steps, log the step loss and learning rate to TensorBoard
     /// (0: epoch summaries only).
     pub log_every_steps: usize,
+    /// Augments each training batch with a generator drawn from (seed, global step), so
+    /// a resumed run sees the same augmented batches.
+    pub augment: Option<AugmentConfig>,
 }
 
 impl Default for TrainerConfig {
@@ -82,6 +94,7 @@ impl Default for TrainerConfig {
             out_dir: None,
             progress: true,
             log_every_steps: 50,
+            augment: None,
         }
     }
 }
@@ -105,6 +118,17 @@ impl TrainerConfig {
         }
         if let Some(schedule) = &self.schedule {
             schedule.validate()?;
+        }
+        if let Some(a) = &self.augment {
+            a.image
+                .validate()
+                .map_err(|e| Error::config("augment", e.to_string()))?;
+            if a.image_shape.0 == 0 || a.image_shape.1 == 0 {
+                return Err(Error::config(
+                    "augment.image_shape",
+                    format!("{:?}: both sides must be at least 1", a.image_shape),
+                ));
+            }
         }
         if let Some(es) = &self.early_stopping {
             if es.min_delta.is_nan() || es.min_delta < 0.0 {

@@ -18,11 +18,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use zhixing_data::{Batch, TensorDataset};
+use zhixing_data::{Batch, ImageAugment, TensorDataset};
 use zhixing_tensor::{no_grad, Rng, Tensor};
 
 pub use checkpoint::{BEST_FILE, LAST_FILE};
-pub use config::{EarlyStopping, Metric, TrainerConfig};
+pub use config::{AugmentConfig, EarlyStopping, Metric, TrainerConfig};
 pub use history::{EpochRecord, History};
 pub use plot::plot_history;
 pub use task::{Classification, Regression, Task};
@@ -181,6 +181,17 @@ impl Trainer {
             }),
             events: None,
         })
+    }
+
+    /// Augments every training batch with `aug` (images of `image_shape` = (H, W));
+    /// validation and `evaluate` always see the data as it is. Stored in the config, so
+    /// checkpoints and resumed runs keep it.
+    pub fn with_augment(mut self, aug: ImageAugment, image_shape: (usize, usize)) -> Trainer {
+        self.config.augment = Some(AugmentConfig {
+            image: aug,
+            image_shape,
+        });
+        self
     }
 
     pub fn history(&self) -> &History {
@@ -345,7 +356,8 @@ impl Trainer {
     ) -> Result<(f64, Option<(usize, usize)>)> {
         model.zero_grad();
         optimizer.zero_grad();
-        let output = model.forward(&batch.inputs)?;
+        let augmented = self.augment(&batch.inputs)?;
+        let output = model.forward(augmented.as_ref().unwrap_or(&batch.inputs))?;
         let loss = task.loss(&output, &batch.targets)?;
         let value = loss.item()?;
         if !value.is_finite() {
@@ -367,6 +379,21 @@ impl Trainer {
         self.history.step_losses.push(value);
         self.log_step(value, optimizer.lr())?;
         Ok((value, correct))
+    }
+
+    /// The training inputs augmented when the config says so, with a generator that
+    /// depends only on (seed, global step): nothing extra to checkpoint for exact resume.
+    fn augment(&self, inputs: &Tensor) -> Result<Option<Tensor>> {
+        let Some(a) = &self.config.augment else {
+            return Ok(None);
+        };
+        let step = self.global_step as u64 + 1;
+        let mut rng = Rng::seed(self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let out = a
+            .image
+            .apply(inputs, a.image_shape, &mut rng)
+            .map_err(data_error)?;
+        Ok(Some(out))
     }
 
     fn diverged(&self, what: &str, value: f64, at: (usize, usize), lr: f64) -> Error {

@@ -5,9 +5,11 @@
 //! (input channel, kernel row, kernel col) and one column per output pixel, so group g of
 //! the convolution is the product W_g [C_out/g, C_in/g·kH·kW] · cols_g [C_in/g·kH·kW, L].
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
-use crate::cpu::{num_threads, PARALLEL_THRESHOLD};
+use crate::cpu::{fill_uninit, num_threads, write_vec, PARALLEL_THRESHOLD};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::{expect_float, same_dtype};
@@ -168,15 +170,21 @@ fn im2col_channel<T: Float>(g: &Geom, src: &[T], dst: &mut [T]) {
         for kj in 0..g.kw {
             let (ox0, ox1) = valid_range(kj * dw, pw, sw, g.w, g.ow);
             let row = &mut dst[(ki * g.kw + kj) * l..][..l];
-            row.fill(T::zero());
             if ox0 == ox1 {
+                row.fill(T::zero());
                 continue;
             }
+            // Only the taps that fall in the padding are zeroed; the rest is copied once.
+            row[..oy0 * g.ow].fill(T::zero());
+            row[oy1 * g.ow..].fill(T::zero());
             let ix0 = ox0 * sw + kj * dw - pw;
             for oy in oy0..oy1 {
                 let iy = oy * sh + ki * dh - ph;
                 let src_row = &src[iy * g.w + ix0..(iy + 1) * g.w];
-                let out_row = &mut row[oy * g.ow..][ox0..ox1];
+                let out_row = &mut row[oy * g.ow..][..g.ow];
+                out_row[..ox0].fill(T::zero());
+                out_row[ox1..].fill(T::zero());
+                let out_row = &mut out_row[ox0..ox1];
                 if sw == 1 {
                     out_row.copy_from_slice(&src_row[..ox1 - ox0]);
                 } else {
@@ -194,9 +202,7 @@ fn im2col_channel<T: Float>(g: &Geom, src: &[T], dst: &mut [T]) {
 /// [`im2col_channel`]. Receptive fields overlap when stride < kernel span, so several
 /// columns map to the same pixel and their gradients must be summed, not overwritten.
 fn col2im_channel<T: Float>(g: &Geom, src: &[T], dst: &mut [T]) {
-    // `dst` is freshly allocated zeros; writing it before the read-modify-write scatter
-    // makes each page fault once instead of twice (zero page, then copy-on-write).
-    dst.fill(T::zero());
+    // `dst` arrives zeroed (see conv_input_grad).
     let (l, (sh, sw), (ph, pw), (dh, dw)) = (g.l(), g.stride, g.pad, g.dil);
     for ki in 0..g.kh {
         let (oy0, oy1) = valid_range(ki * dh, ph, sh, g.h, g.oh);
@@ -211,8 +217,14 @@ fn col2im_channel<T: Float>(g: &Geom, src: &[T], dst: &mut [T]) {
                 let iy = oy * sh + ki * dh - ph;
                 let dst_row = &mut dst[iy * g.w + ix0..(iy + 1) * g.w];
                 let in_row = &row[oy * g.ow..][ox0..ox1];
-                let pairs = dst_row.iter_mut().step_by(sw).zip(in_row);
-                pairs.for_each(|(d, &v)| *d += v);
+                if sw == 1 {
+                    // Contiguous on both sides: a plain zip vectorizes, step_by does not.
+                    let pairs = dst_row.iter_mut().zip(in_row);
+                    pairs.for_each(|(d, &v)| *d += v);
+                } else {
+                    let pairs = dst_row.iter_mut().step_by(sw).zip(in_row);
+                    pairs.for_each(|(d, &v)| *d += v);
+                }
             }
         }
     }
@@ -290,12 +302,8 @@ fn forward_image<T: Float>(
     scratch: &mut Vec<T>,
     threads: usize,
 ) {
+    // `out` arrives holding the bias rows (or zeros without a bias).
     let (og, k, l) = (g.og(), g.k_rows(), g.l());
-    if let Some(b) = bias {
-        for (row, &bv) in out.chunks_mut(l).zip(b) {
-            row.fill(bv);
-        }
-    }
     let cols: &[T] = if g.pointwise() {
         x
     } else {
@@ -377,11 +385,11 @@ fn weight_grad_image<T: Float>(
 }
 
 /// Runs `f(src image, dst image, scratch, gemm threads)` over the batch following `plan`.
-fn per_image<T: Float>(
+fn per_image<T: Float, D: Send>(
     plan: Plan,
     (src, src_len): (&[T], usize),
-    (dst, dst_len): (&mut [T], usize),
-    f: impl Fn(&[T], &mut [T], &mut Vec<T>, usize) + Sync,
+    (dst, dst_len): (&mut [D], usize),
+    f: impl Fn(&[T], &mut [D], &mut Vec<T>, usize) + Sync,
 ) {
     match plan {
         Plan::Batch => dst
@@ -397,18 +405,44 @@ fn per_image<T: Float>(
     }
 }
 
+// The outputs below are allocated uninitialized and each image's part is initialized
+// right before its GEMM (bias rows, or zeros) while it is in cache: a `vec![0; n]` would
+// add a pass over the whole buffer, and its fresh pages would fault twice under the
+// read-modify-write of col2im (zero page, then copy-on-write).
+
 fn conv_forward<T: Float>(g: &Geom, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
-    let mut out = vec![T::zero(); g.n * g.out_img()];
-    let f = |xi: &[T], oi: &mut [T], s: &mut Vec<T>, t| forward_image(g, (w, bias), xi, oi, s, t);
-    per_image(Plan::new(g), (x, g.in_img()), (&mut out, g.out_img()), f);
-    out
+    let l = g.l();
+    let f = |xi: &[T], oi: &mut [MaybeUninit<T>], s: &mut Vec<T>, t| {
+        let oi = match bias {
+            Some(b) => {
+                for (row, &bv) in oi.chunks_mut(l).zip(b) {
+                    fill_uninit(row, bv);
+                }
+                // SAFETY: the bias rows ([C_out] of L each) cover the whole image.
+                unsafe { &mut *(oi as *mut [MaybeUninit<T>] as *mut [T]) }
+            }
+            None => fill_uninit(oi, T::zero()),
+        };
+        forward_image(g, (w, bias), xi, oi, s, t)
+    };
+    // SAFETY: per_image hands every image's chunk to `f`, which initializes all of it.
+    unsafe {
+        write_vec(g.n * g.out_img(), |out| {
+            per_image(Plan::new(g), (x, g.in_img()), (out, g.out_img()), f)
+        })
+    }
 }
 
 fn conv_input_grad<T: Float>(g: &Geom, w: &[T], dy: &[T]) -> Vec<T> {
-    let mut dx = vec![T::zero(); g.n * g.in_img()];
-    let f = |dyi: &[T], dxi: &mut [T], s: &mut Vec<T>, t| input_grad_image(g, w, dyi, dxi, s, t);
-    per_image(Plan::new(g), (dy, g.out_img()), (&mut dx, g.in_img()), f);
-    dx
+    let f = |dyi: &[T], dxi: &mut [MaybeUninit<T>], s: &mut Vec<T>, t| {
+        input_grad_image(g, w, dyi, fill_uninit(dxi, T::zero()), s, t)
+    };
+    // SAFETY: per_image hands every image's chunk to `f`, which initializes all of it.
+    unsafe {
+        write_vec(g.n * g.in_img(), |dx| {
+            per_image(Plan::new(g), (dy, g.out_img()), (dx, g.in_img()), f)
+        })
+    }
 }
 
 /// Σ over the batch of per-image weight gradients; in parallel each thread accumulates
@@ -448,10 +482,26 @@ fn conv_bias_grad<T: Float>(g: &Geom, dy: &[T]) -> Vec<T> {
     let mut db = vec![T::zero(); g.c_out];
     for img in dy.chunks(g.out_img()) {
         for (d, row) in db.iter_mut().zip(img.chunks(g.l())) {
-            *d += row.iter().copied().sum::<T>();
+            *d += lane_sum(row);
         }
     }
     db
+}
+
+/// Σ of `xs` in 16 independent partial sums: a single running sum is one long dependency
+/// chain the compiler may not reorder (float addition), so it neither vectorizes nor
+/// pipelines.
+fn lane_sum<T: Float>(xs: &[T]) -> T {
+    const LANES: usize = 16;
+    let mut acc = [T::zero(); LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder().iter().copied().sum::<T>();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().copied().sum::<T>() + tail
 }
 
 impl Tensor {
@@ -568,26 +618,27 @@ fn conv_backward(
     has_bias: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     float_dispatch!("conv2d", dy.dtype(), T => {
-        let dys = dy.to_vec::<T>()?;
-        let mut grads = Vec::with_capacity(3);
-        grads.push(if need_x {
-            let ws = w.to_vec::<T>()?;
-            Some(Tensor::from_vec(conv_input_grad(g, &ws, &dys), x.shape())?)
-        } else {
-            None
-        });
-        grads.push(if need_w {
-            let dw = x.with_slice(|xs: &[T]| conv_weight_grad(g, xs, &dys))?;
-            Some(Tensor::from_vec(dw, w.shape())?)
-        } else {
-            None
-        });
-        if has_bias {
-            grads.push(if need_b {
-                Some(Tensor::from_vec(conv_bias_grad(g, &dys), &[g.c_out])?)
+        // dY is read in place (borrowed, not copied) for all three gradients.
+        let (dx, dw, db) = dy.with_slice(|dys: &[T]| -> Result<_> {
+            let dx = if need_x {
+                let ws = w.to_vec::<T>()?;
+                Some(conv_input_grad(g, &ws, dys))
             } else {
                 None
-            });
+            };
+            let dw = if need_w {
+                Some(x.with_slice(|xs: &[T]| conv_weight_grad(g, xs, dys))?)
+            } else {
+                None
+            };
+            let db = (has_bias && need_b).then(|| conv_bias_grad(g, dys));
+            Ok((dx, dw, db))
+        })??;
+        let mut grads = Vec::with_capacity(3);
+        grads.push(dx.map(|dx| Tensor::from_vec(dx, x.shape())).transpose()?);
+        grads.push(dw.map(|dw| Tensor::from_vec(dw, w.shape())).transpose()?);
+        if has_bias {
+            grads.push(db.map(|db| Tensor::from_vec(db, &[g.c_out])).transpose()?);
         }
         Ok(grads)
     })
