@@ -14,7 +14,6 @@ Usage (from the repository root):
 
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -22,24 +21,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_common import DTYPE, dumps, encode, randn  # noqa: E402
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(
     REPO_ROOT, "crates", "nn", "tests", "reference", "conv_reference.json"
 )
-DTYPE = torch.float64
-
-
-def randn(*shape, scale=1.0, shift=0.0):
-    return torch.randn(*shape, dtype=DTYPE) * scale + shift
-
-
-def encode(t):
-    t = t.detach().to(DTYPE).contiguous()
-    data = [float(v) for v in t.reshape(-1).tolist()]
-    if not all(math.isfinite(v) for v in data):
-        raise ValueError("non-finite value in reference data")
-    return {"shape": list(t.shape), "data": data}
-
 
 def randomize(module):
     """Fresh random values for every parameter (BatchNorm weights kept positive)."""
@@ -135,17 +123,6 @@ def block_case(c_in, c_out, stride, shape):
     block.train()
     params = {"c_in": c_in, "c_out": c_out, "stride": stride}
     return module_case(block, randn(*shape), params)
-
-
-def dumps(obj, indent=0):
-    """JSON with nested objects indented but number lists kept on one line."""
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        pad = "  " * (indent + 1)
-        items = [f"{pad}{json.dumps(k)}: {dumps(v, indent + 1)}" for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
-    return json.dumps(obj, allow_nan=False, separators=(", ", ": "))
 
 
 def main():

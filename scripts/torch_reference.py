@@ -15,65 +15,19 @@ Usage (from the repository root):
 
 import argparse
 import json
-import math
 import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_common import DTYPE, dumps, encode, make_case, randn  # noqa: E402
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(
     REPO_ROOT, "crates", "tensor", "tests", "reference", "torch_reference.json"
 )
-DTYPE = torch.float64
-
-
-def randn(*shape, scale=1.0, shift=0.0):
-    return torch.randn(*shape, dtype=DTYPE) * scale + shift
-
-
-def encode(t):
-    """Tensor -> {"shape", "data"}; 0-d tensors give shape [] and one value."""
-    t = t.detach().to(DTYPE).contiguous()
-    data = [float(v) for v in t.reshape(-1).tolist()]
-    if not all(math.isfinite(v) for v in data):
-        raise ValueError("non-finite value in reference data")
-    return {"shape": list(t.shape), "data": data}
-
-
-def make_case(fn, inputs, params=None, no_grad=()):
-    """Run fn(**inputs) forward and backward with a random upstream gradient.
-
-    Inputs whose names are in `no_grad` (e.g. class targets) are stored but
-    get no gradient.
-    """
-    leaves = {}
-    for name, value in inputs.items():
-        if name in no_grad:
-            leaves[name] = value
-        else:
-            leaves[name] = value.detach().clone().requires_grad_(True)
-
-    out = fn(**leaves)
-    upstream = torch.randn(out.shape, dtype=DTYPE)
-    out.backward(upstream)
-
-    case = {
-        "inputs": {name: encode(v) for name, v in leaves.items()},
-        "params": dict(params or {}),
-        "output": encode(out),
-        "upstream": encode(upstream),
-        "grads": {},
-    }
-    for name, v in leaves.items():
-        if name in no_grad:
-            continue
-        if v.grad is None:
-            raise RuntimeError(f"input {name!r} received no gradient")
-        case["grads"][name] = encode(v.grad)
-    return case
-
 
 def build_cases():
     torch.manual_seed(0)
@@ -198,19 +152,6 @@ def build_cases():
     )
 
     return cases
-
-
-def dumps(obj, indent=0):
-    """JSON with nested objects indented but number lists kept on one line."""
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        pad = "  " * (indent + 1)
-        items = [
-            f"{pad}{json.dumps(k)}: {dumps(v, indent + 1)}" for k, v in obj.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
-    return json.dumps(obj, allow_nan=False, separators=(", ", ": "))
 
 
 def main():
