@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use zhixing_tensor::{no_grad, DType, Error as TensorError, Rng, Tensor};
+use zhixing_tensor::{DType, Error as TensorError, Rng, Tensor};
 
+use super::norm::{update_running_stats, visit_affine, visit_running_stats};
 use crate::init::{self, FanMode, Nonlinearity};
 use crate::layers::BatchNormConfig;
 use crate::module::join;
@@ -396,20 +397,13 @@ impl BatchNorm2d {
         self.training.load(Ordering::Relaxed)
     }
 
-    /// running ← (1−m)·running + m·batch, with the unbiased variance var·n/(n−1).
     fn update_running(&self, mean: &Tensor, var: &Tensor, n: usize) -> Result<()> {
-        no_grad(|| -> Result<()> {
-            let tracked = self.num_batches_tracked.item()? as i64 + 1;
-            self.num_batches_tracked.assign(&Tensor::scalar(tracked))?;
-            let m = self.cfg.momentum.unwrap_or(1.0 / tracked as f64);
-            let unbiased = var.mul_scalar(n as f64 / (n as f64 - 1.0))?;
-            let blend = |running: &Tensor, batch: &Tensor| -> Result<()> {
-                let new = running.mul_scalar(1.0 - m)?.add(&batch.mul_scalar(m)?)?;
-                Ok(running.assign(&new)?)
-            };
-            blend(&self.running_mean, mean)?;
-            blend(&self.running_var, &unbiased)
-        })
+        let stats = [
+            &self.running_mean,
+            &self.running_var,
+            &self.num_batches_tracked,
+        ];
+        update_running_stats(stats, self.cfg.momentum, mean, var, n)
     }
 }
 
@@ -446,21 +440,16 @@ impl Module for BatchNorm2d {
     }
 
     fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
-        if let Some(w) = &self.weight {
-            f(&join(prefix, "weight"), w);
-        }
-        if let Some(b) = &self.bias {
-            f(&join(prefix, "bias"), b);
-        }
+        visit_affine(prefix, &self.weight, &self.bias, f);
     }
 
     fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
-        f(&join(prefix, "running_mean"), &self.running_mean);
-        f(&join(prefix, "running_var"), &self.running_var);
-        f(
-            &join(prefix, "num_batches_tracked"),
+        let stats = [
+            &self.running_mean,
+            &self.running_var,
             &self.num_batches_tracked,
-        );
+        ];
+        visit_running_stats(prefix, stats, f);
     }
 
     fn set_training(&self, training: bool) {

@@ -105,21 +105,20 @@ impl BatchNorm1d {
         Ok(x.sub(&mean)?.div(&var.add_scalar(self.cfg.eps)?.sqrt()?)?)
     }
 
-    /// running ← (1−m)·running + m·batch, with the unbiased variance var·n/(n−1).
     fn update_running(&self, mean: &Tensor, var: &Tensor, n: usize) -> Result<()> {
         let c = self.cfg.num_features;
-        no_grad(|| -> Result<()> {
-            let tracked = self.num_batches_tracked.item()? as i64 + 1;
-            self.num_batches_tracked.assign(&Tensor::scalar(tracked))?;
-            let m = self.cfg.momentum.unwrap_or(1.0 / tracked as f64);
-            let unbiased = var.reshape(&[c])?.mul_scalar(n as f64 / (n as f64 - 1.0))?;
-            let blend = |running: &Tensor, batch: &Tensor| -> Result<()> {
-                let new = running.mul_scalar(1.0 - m)?.add(&batch.mul_scalar(m)?)?;
-                Ok(running.assign(&new)?)
-            };
-            blend(&self.running_mean, &mean.reshape(&[c])?)?;
-            blend(&self.running_var, &unbiased)
-        })
+        let stats = [
+            &self.running_mean,
+            &self.running_var,
+            &self.num_batches_tracked,
+        ];
+        update_running_stats(
+            stats,
+            self.cfg.momentum,
+            &mean.reshape(&[c])?,
+            &var.reshape(&[c])?,
+            n,
+        )
     }
 }
 
@@ -149,26 +148,71 @@ impl Module for BatchNorm1d {
     }
 
     fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
-        if let Some(w) = &self.weight {
-            f(&join(prefix, "weight"), w);
-        }
-        if let Some(b) = &self.bias {
-            f(&join(prefix, "bias"), b);
-        }
+        visit_affine(prefix, &self.weight, &self.bias, f);
     }
 
     fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(&str, &Tensor)) {
-        f(&join(prefix, "running_mean"), &self.running_mean);
-        f(&join(prefix, "running_var"), &self.running_var);
-        f(
-            &join(prefix, "num_batches_tracked"),
+        let stats = [
+            &self.running_mean,
+            &self.running_var,
             &self.num_batches_tracked,
-        );
+        ];
+        visit_running_stats(prefix, stats, f);
     }
 
     fn set_training(&self, training: bool) {
         self.training.store(training, Ordering::Relaxed);
     }
+}
+
+/// running ← (1−m)·running + m·batch for [running_mean, running_var, num_batches_tracked],
+/// with the unbiased variance var·n/(n−1) (as PyTorch); `momentum: None` is a cumulative
+/// average. Shared by BatchNorm1d and BatchNorm2d.
+pub(super) fn update_running_stats(
+    [running_mean, running_var, tracked]: [&Tensor; 3],
+    momentum: Option<f64>,
+    mean: &Tensor,
+    var: &Tensor,
+    n: usize,
+) -> Result<()> {
+    no_grad(|| -> Result<()> {
+        let count = tracked.item()? as i64 + 1;
+        tracked.assign(&Tensor::scalar(count))?;
+        let m = momentum.unwrap_or(1.0 / count as f64);
+        let unbiased = var.mul_scalar(n as f64 / (n as f64 - 1.0))?;
+        let blend = |running: &Tensor, batch: &Tensor| -> Result<()> {
+            let new = running.mul_scalar(1.0 - m)?.add(&batch.mul_scalar(m)?)?;
+            Ok(running.assign(&new)?)
+        };
+        blend(running_mean, mean)?;
+        blend(running_var, &unbiased)
+    })
+}
+
+/// Visits an optional affine weight and bias under PyTorch's names.
+pub(super) fn visit_affine(
+    prefix: &str,
+    weight: &Option<Tensor>,
+    bias: &Option<Tensor>,
+    f: &mut dyn FnMut(&str, &Tensor),
+) {
+    if let Some(w) = weight {
+        f(&join(prefix, "weight"), w);
+    }
+    if let Some(b) = bias {
+        f(&join(prefix, "bias"), b);
+    }
+}
+
+/// Visits [running_mean, running_var, num_batches_tracked] under PyTorch's names.
+pub(super) fn visit_running_stats(
+    prefix: &str,
+    [mean, var, tracked]: [&Tensor; 3],
+    f: &mut dyn FnMut(&str, &Tensor),
+) {
+    f(&join(prefix, "running_mean"), mean);
+    f(&join(prefix, "running_var"), var);
+    f(&join(prefix, "num_batches_tracked"), tracked);
 }
 
 /// Configuration of a [`LayerNorm`] over the last dim.
