@@ -42,13 +42,13 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn undefined(what: &'static str, msg: impl Into<String>) -> Self {
+    pub fn undefined(what: &'static str, msg: impl Into<String>) -> Self {
         Error::Undefined {
             what,
             msg: msg.into(),
         }
     }
-    pub(crate) fn invalid(what: &'static str, msg: impl Into<String>) -> Self {
+    pub fn invalid(what: &'static str, msg: impl Into<String>) -> Self {
         Error::Invalid {
             what,
             msg: msg.into(),
@@ -57,7 +57,7 @@ impl Error {
 }
 
 /// Errors unless `a` and `b` have the same length.
-pub(crate) fn same_len(what: &'static str, a: usize, b: usize) -> Result<()> {
+pub fn same_len(what: &'static str, a: usize, b: usize) -> Result<()> {
     if a != b {
         return Err(Error::LengthMismatch {
             what,
@@ -69,7 +69,7 @@ pub(crate) fn same_len(what: &'static str, a: usize, b: usize) -> Result<()> {
 }
 
 /// Errors if `n == 0`.
-pub(crate) fn non_empty(what: &'static str, n: usize) -> Result<()> {
+pub fn non_empty(what: &'static str, n: usize) -> Result<()> {
     if n == 0 {
         return Err(Error::Empty { what });
     }
@@ -77,7 +77,7 @@ pub(crate) fn non_empty(what: &'static str, n: usize) -> Result<()> {
 }
 
 /// Errors at the first NaN or infinity.
-pub(crate) fn finite(what: &'static str, x: &[f64]) -> Result<()> {
+pub fn finite(what: &'static str, x: &[f64]) -> Result<()> {
     match x.iter().position(|v| !v.is_finite()) {
         Some(index) => Err(Error::NonFinite {
             what,

@@ -1,5 +1,6 @@
-//! zhixing-ml: classical machine learning — evaluation metrics and descriptive statistics
-//! (the estimators build on these).
+//! zhixing-ml: classical machine learning — estimators behind one API ([`Estimator`]),
+//! evaluation metrics, descriptive statistics, and the saved tabular model that the CLI's
+//! `train` / `eval` / `predict` and the server use.
 //!
 //! ```
 //! use zhixing_ml::{metrics, stats};
@@ -9,8 +10,17 @@
 //! assert_eq!(q, 2.5);
 //! ```
 
+pub mod cluster;
+pub mod decomposition;
 pub mod error;
+pub mod estimator;
+pub mod linear;
 pub mod metrics;
+pub mod model;
+pub mod naive_bayes;
+pub mod neighbors;
 pub mod stats;
+pub mod tree;
 
 pub use error::{Error, Result};
+pub use estimator::{Estimator, EstimatorKind, Parts};
