@@ -37,6 +37,11 @@ pub enum Error {
     Invalid { what: &'static str, msg: String },
     #[error(transparent)]
     Tensor(#[from] zhixing_tensor::Error),
+    /// Bad records, schema or features (names the file, line and field).
+    #[error(transparent)]
+    Data(#[from] zhixing_data::Error),
+    #[error(transparent)]
+    Nn(#[from] zhixing_nn::Error),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod naive_bayes;
 pub mod neighbors;
+pub mod neural;
 pub mod stats;
 pub mod tree;
 

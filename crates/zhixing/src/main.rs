@@ -3,9 +3,11 @@
 mod bench;
 mod bench_cnn;
 mod bench_rnn;
+mod model_cmd;
 mod quickstart;
 mod quickstart_iris;
 mod stats_cmd;
+mod train_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -30,6 +32,12 @@ enum Command {
     Quickstart(quickstart::Args),
     /// Run a benchmark suite (matmul, elementwise, mlp, cnn); --json for one JSON line each.
     Bench(bench::Args),
+    /// Train a model on records: `zhixing train DATA --target COL -o MODEL`.
+    Train(Box<train_cmd::Args>),
+    /// Metrics of a saved model on records with the target (table and confusion matrix).
+    Eval(model_cmd::EvalArgs),
+    /// Predictions of a saved model, one JSON line per record.
+    Predict(model_cmd::PredictArgs),
     /// Per-column statistics and correlations of a CSV / JSON / JSON Lines file.
     Stats(stats_cmd::Args),
     /// Fetch a dataset: `zhixing data fetch mnist [--dest data/mnist]`.
@@ -70,6 +78,9 @@ fn run() -> Result<()> {
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Stats(args) => stats_cmd::run(&args),
+        Command::Train(args) => train_cmd::run(&args),
+        Command::Eval(args) => model_cmd::eval(&args),
+        Command::Predict(args) => model_cmd::predict(&args),
         Command::Data {
             command: DataCommand::Fetch { name, dest },
         } => match name.as_str() {

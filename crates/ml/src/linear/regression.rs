@@ -1,0 +1,191 @@
+//! Least-squares regression: ordinary (the minimum-norm solution through a thin SVD, as
+//! `numpy.linalg.lstsq`, so collinear one-hot columns are fine) and ridge (Cholesky of
+//! `XᵀX + αI`). Both centre X and y first, so the intercept is not penalized — as
+//! scikit-learn's `LinearRegression` and `Ridge`.
+
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use zhixing_tensor::Tensor;
+
+use crate::error::{Error, Result};
+use crate::estimator::{self, Estimator, EstimatorKind, Parts};
+
+const WHAT: &str = "linear regression";
+
+/// Hyperparameters: `alpha = 0` is ordinary least squares, `alpha > 0` ridge.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinearConfig {
+    pub alpha: f64,
+}
+
+/// A fitted or unfitted linear regressor `ŷ = x·w + b`.
+#[derive(Clone, Debug, Default)]
+pub struct LinearRegression {
+    pub config: LinearConfig,
+    coef: Vec<f64>,
+    intercept: f64,
+    /// The numerical rank of the centred design (OLS only).
+    rank: Option<usize>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    config: LinearConfig,
+    intercept: f64,
+    rank: Option<usize>,
+}
+
+impl LinearRegression {
+    pub fn new(config: LinearConfig) -> Self {
+        LinearRegression {
+            config,
+            ..Default::default()
+        }
+    }
+
+    pub fn coef(&self) -> &[f64] {
+        &self.coef
+    }
+
+    pub fn intercept(&self) -> f64 {
+        self.intercept
+    }
+
+    /// The rank of the centred design matrix found by the SVD (OLS only).
+    pub fn rank(&self) -> Option<usize> {
+        self.rank
+    }
+
+    pub fn from_parts(parts: &Parts) -> Result<Self> {
+        let saved: Saved = estimator::params_from(parts, WHAT)?;
+        Ok(LinearRegression {
+            config: saved.config,
+            coef: parts.tensor("coef")?.to_vec::<f64>()?,
+            intercept: saved.intercept,
+            rank: saved.rank,
+        })
+    }
+
+    fn solve_ols(&mut self, xc: &Mat<f64>, yc: &Mat<f64>) -> Result<()> {
+        let svd = xc
+            .thin_svd()
+            .map_err(|e| Error::invalid(WHAT, format!("the SVD did not converge: {e:?}")))?;
+        let s = svd.S().column_vector();
+        let (u, v) = (svd.U(), svd.V());
+        let smax = (0..s.nrows()).map(|i| s[i]).fold(0.0, f64::max);
+        // Singular values below this are treated as zero (NumPy's lstsq default rcond).
+        let cutoff = f64::EPSILON * xc.nrows().max(xc.ncols()) as f64 * smax;
+        let uty = u.transpose() * yc;
+        let mut w = vec![0.0; xc.ncols()];
+        let mut rank = 0;
+        for i in 0..s.nrows() {
+            if s[i] > cutoff {
+                rank += 1;
+                let c = uty[(i, 0)] / s[i];
+                for (j, wj) in w.iter_mut().enumerate() {
+                    *wj += v[(j, i)] * c;
+                }
+            }
+        }
+        self.coef = w;
+        self.rank = Some(rank);
+        Ok(())
+    }
+
+    fn solve_ridge(&mut self, xc: &Mat<f64>, yc: &Mat<f64>) -> Result<()> {
+        let mut gram = xc.transpose() * xc;
+        for i in 0..gram.nrows() {
+            gram[(i, i)] += self.config.alpha;
+        }
+        let rhs = xc.transpose() * yc;
+        let llt = gram.llt(Side::Lower).map_err(|e| {
+            Error::invalid(WHAT, format!("XᵀX + αI is not positive definite: {e:?}"))
+        })?;
+        let w = llt.solve(&rhs);
+        self.coef = (0..w.nrows()).map(|i| w[(i, 0)]).collect();
+        self.rank = None;
+        Ok(())
+    }
+}
+
+impl Estimator for LinearRegression {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+
+    fn kind(&self) -> EstimatorKind {
+        EstimatorKind::Regressor
+    }
+
+    fn fit(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
+        if !(self.config.alpha >= 0.0 && self.config.alpha.is_finite()) {
+            return Err(Error::invalid(
+                WHAT,
+                format!("alpha must be ≥ 0, got {}", self.config.alpha),
+            ));
+        }
+        let (data, n, f) = estimator::matrix(x, WHAT)?;
+        let ys = estimator::values(y, WHAT)?;
+        estimator::check_rows(WHAT, n, ys.len())?;
+        let mut x_mean = vec![0.0; f];
+        for row in data.chunks(f) {
+            x_mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+        }
+        x_mean.iter_mut().for_each(|m| *m /= n as f64);
+        let y_mean = ys.iter().sum::<f64>() / n as f64;
+        let xc = Mat::from_fn(n, f, |i, j| data[i * f + j] - x_mean[j]);
+        let yc = Mat::from_fn(n, 1, |i, _| ys[i] - y_mean);
+        if self.config.alpha > 0.0 {
+            self.solve_ridge(&xc, &yc)?;
+        } else {
+            self.solve_ols(&xc, &yc)?;
+        }
+        self.intercept = y_mean
+            - self
+                .coef
+                .iter()
+                .zip(&x_mean)
+                .map(|(w, m)| w * m)
+                .sum::<f64>();
+        Ok(())
+    }
+
+    fn predict(&self, x: &Tensor) -> Result<Tensor> {
+        if self.coef.is_empty() {
+            return Err(Error::invalid(
+                WHAT,
+                "the model is not fitted: call fit first",
+            ));
+        }
+        let (data, n, f) = estimator::matrix(x, WHAT)?;
+        if f != self.coef.len() {
+            return Err(Error::invalid(
+                WHAT,
+                format!("fitted on {} features, got {f}", self.coef.len()),
+            ));
+        }
+        let pred: Vec<f64> = data
+            .par_chunks(f)
+            .map(|row| row.iter().zip(&self.coef).map(|(a, b)| a * b).sum::<f64>() + self.intercept)
+            .collect();
+        Ok(Tensor::from_vec(pred, &[n])?)
+    }
+
+    fn to_parts(&self) -> Result<Parts> {
+        let n = self.coef.len();
+        Ok(Parts {
+            params: estimator::params_to(
+                &Saved {
+                    config: self.config.clone(),
+                    intercept: self.intercept,
+                    rank: self.rank,
+                },
+                WHAT,
+            )?,
+            tensors: vec![("coef".into(), Tensor::from_vec(self.coef.clone(), &[n])?)],
+        })
+    }
+}

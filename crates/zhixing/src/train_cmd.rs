@@ -1,0 +1,366 @@
+//! `zhixing train DATA --target COL [--model NAME] [--config FILE] -o MODEL`: reads records,
+//! infers the schema, splits, fits preprocessing and the model on the training rows,
+//! reports metrics on each split and saves one model file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use zhixing_data::pipeline::CategoricalEncoding;
+use zhixing_data::scale::Scaling;
+use zhixing_data::schema::{MissingPolicy, Task};
+use zhixing_data::{read_table, ReadOptions, Table};
+use zhixing_ml::model::config::task_name;
+use zhixing_ml::model::{
+    ModelConfig, SplitMethod, TabularModel, TrainConfig, TrainOptions, Trained,
+};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A CSV, JSON array or JSON Lines file of records.
+    pub data: PathBuf,
+    /// The column to predict.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// linear | ridge | logistic | mlp (default: logistic for classes, linear for numbers).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// A TOML file with [data] and [model] sections; flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where to write the model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write the model's predictions for every record of DATA (JSON Lines).
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
+    /// classification | regression (default: inferred from the target).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Train, validation and test fractions, e.g. 0.8,0.1,0.1.
+    #[arg(long, value_delimiter = ',')]
+    pub split: Option<Vec<f64>>,
+    /// auto | random | stratified | time.
+    #[arg(long)]
+    pub split_method: Option<String>,
+    /// The column that orders rows for --split-method time.
+    #[arg(long)]
+    pub time_column: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// standard | min-max | none.
+    #[arg(long)]
+    pub scaling: Option<String>,
+    /// one-hot | ordinal.
+    #[arg(long)]
+    pub categorical: Option<String>,
+    /// Missing values in every column: mean | median | most-frequent | zeros | error.
+    #[arg(long)]
+    pub missing: Option<String>,
+    /// Logistic regression: inverse regularization strength.
+    #[arg(long = "c")]
+    pub c: Option<f64>,
+    /// Ridge: the L2 penalty.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// MLP: hidden layer sizes, e.g. 64,32.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// MLP: relu | tanh | sigmoid | gelu.
+    #[arg(long)]
+    pub activation: Option<String>,
+    /// MLP: dropout after each hidden layer.
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// MLP: adam | adamw | sgd.
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// MLP: learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// MLP: passes over the training rows.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// MLP: rows per step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// MLP: weight decay.
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Skip malformed records (reporting how many) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Print one JSON document instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A kebab- or snake-case name parsed as a serde enum value.
+pub fn parse_name<T: serde::de::DeserializeOwned>(
+    flag: &str,
+    value: &str,
+    choices: &str,
+) -> Result<T> {
+    let v = value.replace('-', "_");
+    serde_json::from_value(json!(v))
+        .with_context(|| format!("--{flag} {value}: expected one of {choices}"))
+}
+
+fn config_from(args: &Args) -> Result<TrainConfig> {
+    let mut c = match &args.config {
+        Some(p) => TrainConfig::read(p)?,
+        None => TrainConfig::default(),
+    };
+    let d = &mut c.data;
+    if let Some(t) = &args.target {
+        d.target = Some(t.clone());
+    }
+    if d.target.is_none() {
+        bail!("no target column: pass --target COLUMN (or set data.target in the config)");
+    }
+    if let Some(t) = &args.task {
+        d.task = Some(match t.as_str() {
+            "classification" => Task::MulticlassClassification,
+            "regression" => Task::Regression,
+            other => bail!("--task {other}: expected classification or regression"),
+        });
+    }
+    if let Some(s) = &args.split {
+        let [a, b, t] = s[..] else {
+            bail!(
+                "--split needs three fractions (train,validation,test), got {}",
+                s.len()
+            );
+        };
+        d.split = [a, b, t];
+    }
+    if let Some(m) = &args.split_method {
+        d.split_method =
+            parse_name::<SplitMethod>("split-method", m, "auto, random, stratified, time")?;
+    }
+    if let Some(col) = &args.time_column {
+        d.time_column = Some(col.clone());
+        if args.split_method.is_none() {
+            d.split_method = SplitMethod::Time;
+        }
+    }
+    if let Some(s) = args.seed {
+        d.seed = s;
+    }
+    if let Some(s) = &args.scaling {
+        d.scaling = parse_name::<Scaling>("scaling", s, "standard, min-max, none")?;
+    }
+    if let Some(s) = &args.categorical {
+        d.categorical = parse_name::<CategoricalEncoding>("categorical", s, "one-hot, ordinal")?;
+    }
+    if let Some(s) = &args.missing {
+        d.default_missing = Some(parse_name::<MissingPolicy>(
+            "missing",
+            s,
+            "mean, median, most-frequent, zeros, error",
+        )?);
+    }
+    d.skip_bad_rows |= args.skip_bad_rows;
+    if let Some(name) = &args.model {
+        c.model = Some(ModelConfig::by_name(name)?);
+    }
+    apply_model_flags(args, &mut c.model)?;
+    Ok(c)
+}
+
+/// Hyperparameter flags; each must fit the chosen model.
+fn apply_model_flags(args: &Args, model: &mut Option<ModelConfig>) -> Result<()> {
+    let mlp_flags = args.hidden.is_some()
+        || args.activation.is_some()
+        || args.dropout.is_some()
+        || args.optimizer.is_some()
+        || args.lr.is_some()
+        || args.epochs.is_some()
+        || args.batch_size.is_some()
+        || args.weight_decay.is_some();
+    match model {
+        Some(ModelConfig::Mlp(m)) => {
+            if let Some(h) = &args.hidden {
+                m.hidden = h.clone();
+            }
+            if let Some(a) = &args.activation {
+                m.activation = parse_name("activation", a, "relu, tanh, sigmoid, gelu")?;
+            }
+            if let Some(o) = &args.optimizer {
+                m.optimizer = parse_name("optimizer", o, "adam, adamw, sgd")?;
+            }
+            m.dropout = args.dropout.unwrap_or(m.dropout);
+            m.lr = args.lr.unwrap_or(m.lr);
+            m.epochs = args.epochs.unwrap_or(m.epochs);
+            m.batch_size = args.batch_size.unwrap_or(m.batch_size);
+            m.weight_decay = args.weight_decay.unwrap_or(m.weight_decay);
+            m.seed = args.seed.unwrap_or(m.seed);
+        }
+        _ if mlp_flags => bail!("--hidden, --activation, --dropout, --optimizer, --lr, --epochs, --batch-size and --weight-decay apply to --model mlp"),
+        _ => {}
+    }
+    use zhixing_ml::linear::{LinearConfig, LogisticConfig};
+    if let Some(c) = args.c {
+        match model {
+            Some(ModelConfig::Logistic(l)) => l.c = c,
+            None => {
+                *model = Some(ModelConfig::Logistic(LogisticConfig {
+                    c,
+                    ..Default::default()
+                }))
+            }
+            _ => bail!("--c applies to --model logistic"),
+        }
+    }
+    if let Some(alpha) = args.alpha {
+        match model {
+            Some(ModelConfig::Ridge(r)) => r.alpha = alpha,
+            None => *model = Some(ModelConfig::Ridge(LinearConfig { alpha })),
+            _ => bail!("--alpha applies to --model ridge"),
+        }
+    }
+    Ok(())
+}
+
+pub fn read(path: &Path, skip_bad_rows: bool) -> Result<Table> {
+    let opts = ReadOptions {
+        skip_bad_rows,
+        ..Default::default()
+    };
+    Ok(read_table(path, &opts)?)
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let config = config_from(args)?;
+    let table = read(&args.data, config.data.skip_bad_rows)?;
+    let opts = TrainOptions {
+        progress: !args.json,
+    };
+    let trained = TabularModel::train(&table, &config, &opts)?;
+    trained.model.save(&args.output)?;
+    if let Some(p) = &args.predictions {
+        let preds = trained.model.predict(&table, config.data.skip_bad_rows)?;
+        zhixing_nn::state::write_atomic(p, preds.to_jsonl().as_bytes())?;
+    }
+    if args.json {
+        print_json(args, &table, &trained)
+    } else {
+        print_human(args, &table, &trained);
+        Ok(())
+    }
+}
+
+fn print_json(args: &Args, table: &Table, t: &Trained) -> Result<()> {
+    let info = &t.model.info;
+    let evals: serde_json::Map<String, serde_json::Value> = t
+        .evaluations
+        .iter()
+        .map(|(name, e)| Ok((name.clone(), serde_json::to_value(e)?)))
+        .collect::<Result<_>>()?;
+    let doc = json!({
+        "model_file": args.output,
+        "data": args.data,
+        "rows": table.len(),
+        "task": info.task,
+        "target": info.target,
+        "classes": t.model.classes(),
+        "model": info.model,
+        "features": t.model.transform.feature_names,
+        "split": {"train": t.split.train.len(), "validation": t.split.validation.len(), "test": t.split.test.len()},
+        "fit_seconds": info.training.fit_seconds,
+        "metrics": info.metrics,
+        "reports": evals,
+        "notices": t.schema.notices,
+        "warnings": t.warnings,
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
+
+fn print_human(args: &Args, table: &Table, t: &Trained) {
+    let info = &t.model.info;
+    let m = &t.model;
+    println!(
+        "read {}: {} records, {} columns",
+        args.data.display(),
+        table.len(),
+        table.columns.len()
+    );
+    for w in &t.warnings {
+        println!("warning: {w}");
+    }
+    let classes = if m.classes().is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} classes: {})",
+            m.classes().len(),
+            m.classes().join(", ")
+        )
+    };
+    println!(
+        "target `{}`: {}{classes}",
+        info.target,
+        task_name(info.task)
+    );
+    let kinds: Vec<String> = t
+        .schema
+        .features()
+        .map(|c| format!("{} ({})", c.name, c.kind.name()))
+        .collect();
+    println!(
+        "{} input columns → {} features: {}",
+        kinds.len(),
+        m.transform.n_features(),
+        kinds.join(", ")
+    );
+    for n in &t.schema.notices {
+        println!("  {n}");
+    }
+    println!(
+        "split (seed {}): {} train / {} validation / {} test",
+        info.training.data.seed,
+        t.split.train.len(),
+        t.split.validation.len(),
+        t.split.test.len()
+    );
+    println!(
+        "model: {} fitted in {:.2} s\n",
+        describe(&info.model),
+        info.training.fit_seconds
+    );
+    let (metric, _) = t.evaluations[0].1.headline();
+    println!("{:<12} {:>10}", "split", metric);
+    for (name, e) in &t.evaluations {
+        println!("{name:<12} {:>10.4}", e.headline().1);
+    }
+    if let Some((name, e)) = t.evaluations.last() {
+        println!("\n{name} set:\n{e}");
+    }
+    let size = std::fs::metadata(&args.output)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!("saved {} ({})", args.output.display(), human_size(size));
+}
+
+fn describe(model: &ModelConfig) -> String {
+    match model {
+        ModelConfig::Linear(_) => "linear regression (least squares)".into(),
+        ModelConfig::Ridge(c) => format!("ridge regression (alpha {})", c.alpha),
+        ModelConfig::Logistic(c) => {
+            format!("logistic regression (C {}, {:?} penalty)", c.c, c.penalty)
+        }
+        ModelConfig::Mlp(c) => format!(
+            "MLP hidden {:?}, {:?}, {:?} lr {}, {} epochs × batch {}",
+            c.hidden, c.activation, c.optimizer, c.lr, c.epochs, c.batch_size
+        ),
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
