@@ -12,7 +12,7 @@ use zhixing_data::schema::{MissingPolicy, Task};
 use zhixing_data::{read_table, ReadOptions, Table};
 use zhixing_ml::model::config::task_name;
 use zhixing_ml::model::{
-    ModelConfig, SplitMethod, TabularModel, TrainConfig, TrainOptions, Trained,
+    CrossValidation, ModelConfig, SplitMethod, TabularModel, TrainConfig, TrainOptions, Trained,
 };
 
 #[derive(clap::Args, Debug)]
@@ -87,6 +87,9 @@ pub struct Args {
     /// MLP: weight decay.
     #[arg(long)]
     pub weight_decay: Option<f64>,
+    /// Also report K-fold cross-validation (stratified for classes) before the final fit.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
     /// Skip malformed records (reporting how many) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_rows: bool,
@@ -233,6 +236,10 @@ pub fn read(path: &Path, skip_bad_rows: bool) -> Result<Table> {
 pub fn run(args: &Args) -> Result<()> {
     let config = config_from(args)?;
     let table = read(&args.data, config.data.skip_bad_rows)?;
+    let cv = match args.cv {
+        Some(k) => Some(TabularModel::cross_validate(&table, &config, k)?),
+        None => None,
+    };
     let opts = TrainOptions {
         progress: !args.json,
     };
@@ -243,14 +250,33 @@ pub fn run(args: &Args) -> Result<()> {
         zhixing_nn::state::write_atomic(p, preds.to_jsonl().as_bytes())?;
     }
     if args.json {
-        print_json(args, &table, &trained)
+        print_json(args, &table, &trained, cv.as_ref())
     } else {
         print_human(args, &table, &trained);
+        if let Some(cv) = &cv {
+            print_cv(cv);
+        }
         Ok(())
     }
 }
 
-fn print_json(args: &Args, table: &Table, t: &Trained) -> Result<()> {
+fn print_cv(cv: &CrossValidation) {
+    let key = if cv.mean.contains_key("accuracy") {
+        "accuracy"
+    } else {
+        "r2"
+    };
+    let folds: Vec<String> = cv.folds.iter().map(|f| format!("{:.4}", f[key])).collect();
+    println!(
+        "{}-fold cross-validation {key}: {:.4} ± {:.4} (folds: {})",
+        cv.k,
+        cv.mean[key],
+        cv.std[key],
+        folds.join(", ")
+    );
+}
+
+fn print_json(args: &Args, table: &Table, t: &Trained, cv: Option<&CrossValidation>) -> Result<()> {
     let info = &t.model.info;
     let evals: serde_json::Map<String, serde_json::Value> = t
         .evaluations
@@ -272,6 +298,7 @@ fn print_json(args: &Args, table: &Table, t: &Trained) -> Result<()> {
         "reports": evals,
         "notices": t.schema.notices,
         "warnings": t.warnings,
+        "cross_validation": cv,
     });
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())

@@ -355,3 +355,44 @@ fn eval_rejects_a_label_the_model_never_saw_naming_its_line() {
     assert!(ok, "{err}");
     assert!(out.starts_with("{\"prediction\":\"setosa\""), "{out}");
 }
+
+#[test]
+fn cross_validation_scores_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tmp(&dir, "w.zxm");
+    let (ok, out, err) = zhixing(&[
+        "train",
+        "data/wine.csv",
+        "--target",
+        "cultivar",
+        "-o",
+        s(&model),
+        "--cv",
+        "5",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let folds = doc["cross_validation"]["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 5);
+    let rows: f64 = folds.iter().map(|f| f["rows"].as_f64().unwrap()).sum();
+    assert_eq!(
+        rows, 178.0,
+        "each of the 178 wines is held out exactly once"
+    );
+    let mean = doc["cross_validation"]["mean"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(mean > 0.95, "{mean}");
+    let (ok, _, err) = zhixing(&[
+        "train",
+        "data/wine.csv",
+        "--target",
+        "cultivar",
+        "-o",
+        s(&model),
+        "--cv",
+        "1",
+    ]);
+    assert!(!ok && err.contains("k-fold needs 2 <= k"), "{err}");
+}

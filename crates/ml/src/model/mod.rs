@@ -38,7 +38,7 @@ use crate::neural::Mlp;
 pub use config::{DataConfig, ModelConfig, SplitMethod, TrainConfig};
 pub use evaluation::Evaluation;
 pub use predictions::Predictions;
-pub use train::{TrainOptions, Trained};
+pub use train::{CrossValidation, TrainOptions, Trained};
 
 /// How the model was trained: enough to recompute its split of the same file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

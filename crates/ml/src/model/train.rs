@@ -8,7 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zhixing_data::pipeline::{class_ids, FeatureTransform, Features, TransformOptions};
 use zhixing_data::records::Table;
 use zhixing_data::schema::{infer_schema, Schema};
-use zhixing_data::split::{ordered_split, random_split, stratified_split, time_order, Split};
+use zhixing_data::split::{
+    kfold, ordered_split, random_split, stratified_kfold, stratified_split, time_order, Split,
+};
 
 use super::config::{DataConfig, ModelConfig, SplitMethod, TrainConfig};
 use super::{Evaluation, ModelInfo, TabularModel, TrainingRecord};
@@ -123,6 +125,109 @@ impl TabularModel {
             evaluations,
             warnings,
         })
+    }
+}
+
+/// Per-fold metrics of k-fold cross-validation, with their mean and standard deviation.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CrossValidation {
+    pub k: usize,
+    pub folds: Vec<std::collections::BTreeMap<String, f64>>,
+    pub mean: std::collections::BTreeMap<String, f64>,
+    pub std: std::collections::BTreeMap<String, f64>,
+}
+
+impl TabularModel {
+    /// k-fold cross-validation (stratified for classification, seeded by `config.data.seed`):
+    /// for each fold, preprocessing and model are fitted on the other folds and scored on it.
+    pub fn cross_validate(
+        table: &Table,
+        config: &TrainConfig,
+        k: usize,
+    ) -> Result<CrossValidation> {
+        let data = &config.data;
+        let target = data.target.as_deref().ok_or_else(|| {
+            Error::invalid("train", "no target column given: pass --target COLUMN")
+        })?;
+        let schema = infer_schema(table, &data.schema_options(target))?;
+        let model_config = config
+            .model
+            .clone()
+            .unwrap_or_else(|| ModelConfig::default_for(schema.task));
+        model_config.check_task(schema.task)?;
+        let folds = if schema.task.is_classification() {
+            stratified_kfold(&class_ids(table, &schema)?, k, data.seed)?
+        } else {
+            kfold(table.len(), k, data.seed)?
+        };
+        let topts = TransformOptions {
+            skip_bad_rows: data.skip_bad_rows,
+            require_target: true,
+        };
+        let mut scores = Vec::with_capacity(k);
+        for fold in &folds {
+            let transform =
+                FeatureTransform::fit(table, &schema, &fold.train, &data.pipeline_options())?;
+            let train = transform.transform_rows(table, &fold.train, &topts)?;
+            let test = transform.transform_rows(table, &fold.test, &topts)?;
+            let y = train.y.as_ref().expect("require_target gives a target");
+            let quiet = TrainOptions { progress: false };
+            let estimator = fit(
+                &model_config,
+                schema.task.is_classification(),
+                &train.x,
+                y,
+                None,
+                &quiet,
+            )?;
+            let model = TabularModel {
+                info: placeholder_info(&model_config, &schema, target, data),
+                transform,
+                estimator,
+            };
+            scores.push(Evaluation::of(&model, &test)?.summary());
+        }
+        let (mut mean, mut std) = (
+            std::collections::BTreeMap::new(),
+            std::collections::BTreeMap::new(),
+        );
+        for key in scores[0].keys() {
+            let v: Vec<f64> = scores.iter().filter_map(|s| s.get(key).copied()).collect();
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
+            mean.insert(key.clone(), m);
+            std.insert(key.clone(), var.sqrt());
+        }
+        Ok(CrossValidation {
+            k,
+            folds: scores,
+            mean,
+            std,
+        })
+    }
+}
+
+fn placeholder_info(
+    model: &ModelConfig,
+    schema: &Schema,
+    target: &str,
+    data: &DataConfig,
+) -> ModelInfo {
+    ModelInfo {
+        zhixing_version: env!("CARGO_PKG_VERSION").to_string(),
+        model: model.clone(),
+        task: schema.task,
+        target: target.to_string(),
+        training: TrainingRecord {
+            file: String::new(),
+            rows: 0,
+            data: data.clone(),
+            train_rows: 0,
+            validation_rows: 0,
+            test_rows: 0,
+            fit_seconds: 0.0,
+        },
+        metrics: Default::default(),
     }
 }
 
