@@ -4,7 +4,7 @@
 Input: the `sklearn/datasets/data/` folder of the scikit-learn 1.9.1 wheel:
     pip download --no-deps --only-binary :all: scikit-learn==1.9.1 -d /tmp/skl
     cd /tmp/skl && unzip -o scikit_learn-1.9.1-*.whl 'sklearn/datasets/data/*'
-Output: data/wine.csv, data/breast_cancer.csv, data/diabetes.csv (no scikit-learn import
+Output: data/wine.csv, data/breast_cancer.csv, data/diabetes.csv, data/digits.csv (no scikit-learn import
 needed; feature names as in sklearn.datasets.load_*).
 
 Usage (from the repository root):
@@ -61,6 +61,19 @@ def diabetes():
             w.writerow(r + [f"{t:g}"])
 
 
+def digits():
+    """8×8 images of handwritten digits, 16 grey levels: pixels p0_0 … p7_7 and the digit."""
+    with gzip.open(os.path.join(SRC, "digits.csv.gz"), "rt") as f:
+        rows = [line.strip().split(",") for line in f if line.strip()]
+    assert len(rows) == 1797 and all(len(r) == 65 for r in rows)
+    with open(os.path.join(OUT, "digits.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow([f"p{i}_{j}" for i in range(8) for j in range(8)] + ["digit"])
+        for r in rows:
+            w.writerow([str(int(float(v))) for v in r])
+
+
 class_csv("wine_data.csv", WINE, "wine.csv", "cultivar")
 class_csv("breast_cancer.csv", BC, "breast_cancer.csv", "diagnosis")
 diabetes()
+digits()

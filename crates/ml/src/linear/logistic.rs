@@ -40,7 +40,7 @@ impl Default for LogisticConfig {
             c: 1.0,
             penalty: Penalty::L2,
             max_iter: 1000,
-            tol: 1e-8,
+            tol: 1e-10,
         }
     }
 }
