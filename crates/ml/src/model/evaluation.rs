@@ -17,7 +17,7 @@ use crate::metrics::{log_loss, roc_auc, ClassificationReport, RegressionReport};
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
 pub enum Evaluation {
-    Classification(ClassificationReport),
+    Classification(Box<ClassificationReport>),
     Regression(RegressionReport),
 }
 
@@ -59,7 +59,7 @@ impl Evaluation {
                 }
             }
         }
-        Ok(Evaluation::Classification(report))
+        Ok(Evaluation::Classification(Box::new(report)))
     }
 
     /// The headline numbers: accuracy or R² first.

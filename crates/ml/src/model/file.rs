@@ -100,7 +100,7 @@ fn check_framing(path: &Path, bytes: &[u8]) -> Result<()> {
         });
     }
     let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let looks_like_header = n >= 2 && n < (100 << 20) && bytes.get(8) == Some(&b'{');
+    let looks_like_header = (2..(100 << 20)).contains(&n) && bytes.get(8) == Some(&b'{');
     if !looks_like_header {
         return Err(not_a_model(
             path,
