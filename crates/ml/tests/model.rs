@@ -171,7 +171,7 @@ fn round_trip(model_cfg: ModelConfig, name: &str, target: &str) {
 
 #[test]
 fn every_model_kind_saves_and_loads_with_identical_predictions() {
-    use zhixing_ml::linear::{LinearConfig, LogisticConfig};
+    use zhixing_ml::linear::{ElasticNetConfig, LinearConfig, LogisticConfig, PolynomialConfig};
     use zhixing_ml::neural::MlpConfig;
     round_trip(
         ModelConfig::Logistic(LogisticConfig::default()),
@@ -194,6 +194,21 @@ fn every_model_kind_saves_and_loads_with_identical_predictions() {
         dropout: 0.1,
         ..Default::default()
     };
+    round_trip(
+        ModelConfig::Lasso(ElasticNetConfig::lasso(0.5)),
+        "diabetes",
+        "progression",
+    );
+    round_trip(
+        ModelConfig::ElasticNet(ElasticNetConfig::default()),
+        "diabetes",
+        "progression",
+    );
+    round_trip(
+        ModelConfig::Polynomial(PolynomialConfig::default()),
+        "diabetes",
+        "progression",
+    );
     round_trip(ModelConfig::Mlp(mlp.clone()), "iris", "species");
     round_trip(ModelConfig::Mlp(mlp), "diabetes", "progression");
 }

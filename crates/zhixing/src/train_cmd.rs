@@ -22,7 +22,8 @@ pub struct Args {
     /// The column to predict.
     #[arg(long)]
     pub target: Option<String>,
-    /// linear | ridge | logistic | mlp (default: logistic for classes, linear for numbers).
+    /// linear | ridge | lasso | elastic_net | polynomial | logistic | mlp (default: logistic
+    /// for classes, linear for numbers).
     #[arg(long)]
     pub model: Option<String>,
     /// A TOML file with [data] and [model] sections; flags override it.
@@ -60,7 +61,7 @@ pub struct Args {
     /// Logistic regression: inverse regularization strength.
     #[arg(long = "c")]
     pub c: Option<f64>,
-    /// Ridge: the L2 penalty.
+    /// Ridge, lasso, elastic net, polynomial: the penalty strength.
     #[arg(long)]
     pub alpha: Option<f64>,
     /// MLP: hidden layer sizes, e.g. 64,32.
@@ -218,8 +219,10 @@ fn apply_model_flags(args: &Args, model: &mut Option<ModelConfig>) -> Result<()>
     if let Some(alpha) = args.alpha {
         match model {
             Some(ModelConfig::Ridge(r)) => r.alpha = alpha,
+            Some(ModelConfig::Lasso(r) | ModelConfig::ElasticNet(r)) => r.alpha = alpha,
+            Some(ModelConfig::Polynomial(r)) => r.alpha = alpha,
             None => *model = Some(ModelConfig::Ridge(LinearConfig { alpha })),
-            _ => bail!("--alpha applies to --model ridge"),
+            _ => bail!("--alpha applies to --model ridge, lasso, elastic_net and polynomial"),
         }
     }
     Ok(())
@@ -374,6 +377,16 @@ fn describe(model: &ModelConfig) -> String {
     match model {
         ModelConfig::Linear(_) => "linear regression (least squares)".into(),
         ModelConfig::Ridge(c) => format!("ridge regression (alpha {})", c.alpha),
+        ModelConfig::Lasso(c) => format!("lasso (alpha {})", c.alpha),
+        ModelConfig::ElasticNet(c) => {
+            format!("elastic net (alpha {}, l1_ratio {})", c.alpha, c.l1_ratio)
+        }
+        ModelConfig::Polynomial(c) => {
+            format!(
+                "polynomial regression (degree {}, alpha {})",
+                c.degree, c.alpha
+            )
+        }
         ModelConfig::Logistic(c) => {
             format!("logistic regression (C {}, {:?} penalty)", c.c, c.penalty)
         }

@@ -1,10 +1,14 @@
-//! Linear models: least squares (ordinary and ridge) and logistic regression, with the
-//! L-BFGS minimizer they share.
+//! Linear models: least squares (ordinary and ridge), lasso and elastic net, polynomial
+//! regression, and logistic regression, with the L-BFGS minimizer.
 
+mod elastic_net;
 pub mod lbfgs;
 mod logistic;
+mod polynomial;
 mod regression;
 
+pub use elastic_net::{ElasticNet, ElasticNetConfig};
 pub(crate) use logistic::argmax;
 pub use logistic::{LogisticConfig, LogisticRegression, Penalty};
+pub use polynomial::{monomials, polynomial_features, PolynomialConfig, PolynomialRegression};
 pub use regression::{LinearConfig, LinearRegression};

@@ -11,7 +11,7 @@
 //! missing = { "user.age" = "median" }
 //!
 //! [model]
-//! kind = "mlp"                  # linear | ridge | logistic | mlp
+//! kind = "mlp"                  # linear | ridge | lasso | elastic_net | polynomial | logistic | mlp
 //! hidden = [64, 32]
 //! epochs = 200
 //! ```
@@ -26,7 +26,7 @@ use zhixing_data::schema::{ColumnKind, MissingPolicy, SchemaOptions, Task};
 use zhixing_data::split::SplitRatios;
 
 use crate::error::{Error, Result};
-use crate::linear::{LinearConfig, LogisticConfig};
+use crate::linear::{ElasticNetConfig, LinearConfig, LogisticConfig, PolynomialConfig};
 use crate::neural::MlpConfig;
 
 /// The model and its hyperparameters; `kind` names it.
@@ -37,6 +37,12 @@ pub enum ModelConfig {
     Linear(LinearConfig),
     /// L2-penalized least squares (regression); `alpha` defaults to 1.
     Ridge(LinearConfig),
+    /// L1-penalized least squares by coordinate descent (regression).
+    Lasso(ElasticNetConfig),
+    /// L1 + L2-penalized least squares by coordinate descent (regression).
+    ElasticNet(ElasticNetConfig),
+    /// Least squares on polynomial features (regression).
+    Polynomial(PolynomialConfig),
     /// Logistic regression, binary or multinomial (classification).
     Logistic(LogisticConfig),
     /// A multilayer perceptron (either task).
@@ -45,7 +51,15 @@ pub enum ModelConfig {
 
 impl ModelConfig {
     /// The names `--model` accepts.
-    pub const NAMES: &'static [&'static str] = &["linear", "ridge", "logistic", "mlp"];
+    pub const NAMES: &'static [&'static str] = &[
+        "linear",
+        "ridge",
+        "lasso",
+        "elastic_net",
+        "polynomial",
+        "logistic",
+        "mlp",
+    ];
 
     /// The default model for a task: logistic regression or linear regression.
     pub fn default_for(task: Task) -> ModelConfig {
@@ -61,6 +75,11 @@ impl ModelConfig {
         Ok(match name {
             "linear" => ModelConfig::Linear(LinearConfig::default()),
             "ridge" => ModelConfig::Ridge(LinearConfig { alpha: 1.0 }),
+            "lasso" => ModelConfig::Lasso(ElasticNetConfig::lasso(1.0)),
+            "elastic_net" | "elastic-net" | "enet" => {
+                ModelConfig::ElasticNet(ElasticNetConfig::default())
+            }
+            "polynomial" | "poly" => ModelConfig::Polynomial(PolynomialConfig::default()),
             "logistic" => ModelConfig::Logistic(LogisticConfig::default()),
             "mlp" => ModelConfig::Mlp(MlpConfig::default()),
             other => {
@@ -79,6 +98,9 @@ impl ModelConfig {
         match self {
             ModelConfig::Linear(_) => "linear",
             ModelConfig::Ridge(_) => "ridge",
+            ModelConfig::Lasso(_) => "lasso",
+            ModelConfig::ElasticNet(_) => "elastic_net",
+            ModelConfig::Polynomial(_) => "polynomial",
             ModelConfig::Logistic(_) => "logistic",
             ModelConfig::Mlp(_) => "mlp",
         }
@@ -88,7 +110,11 @@ impl ModelConfig {
     /// target), saying what to use instead.
     pub fn check_task(&self, task: Task) -> Result<()> {
         let ok = match self {
-            ModelConfig::Linear(_) | ModelConfig::Ridge(_) => task == Task::Regression,
+            ModelConfig::Linear(_)
+            | ModelConfig::Ridge(_)
+            | ModelConfig::Lasso(_)
+            | ModelConfig::ElasticNet(_)
+            | ModelConfig::Polynomial(_) => task == Task::Regression,
             ModelConfig::Logistic(_) => task.is_classification(),
             ModelConfig::Mlp(_) => true,
         };
@@ -98,7 +124,7 @@ impl ModelConfig {
         let suggestion = if task.is_classification() {
             "logistic or mlp"
         } else {
-            "linear, ridge or mlp"
+            "linear, ridge, lasso, elastic_net, polynomial or mlp"
         };
         Err(Error::invalid(
             "model",

@@ -32,7 +32,7 @@ use zhixing_data::split::Split;
 
 use crate::error::{Error, Result};
 use crate::estimator::{Estimator, Parts};
-use crate::linear::{LinearRegression, LogisticRegression};
+use crate::linear::{ElasticNet, LinearRegression, LogisticRegression, PolynomialRegression};
 use crate::neural::Mlp;
 
 pub use config::{DataConfig, ModelConfig, SplitMethod, TrainConfig};
@@ -193,6 +193,8 @@ impl TabularModel {
 pub fn estimator_from_parts(name: &str, parts: &Parts) -> Result<Box<dyn Estimator>> {
     Ok(match name {
         "linear" => Box::new(LinearRegression::from_parts(parts)?),
+        "elastic_net" => Box::new(ElasticNet::from_parts(parts)?),
+        "polynomial" => Box::new(PolynomialRegression::from_parts(parts)?),
         "logistic" => Box::new(LogisticRegression::from_parts(parts)?),
         "mlp" => Box::new(Mlp::from_parts(parts)?),
         other => {

@@ -16,7 +16,7 @@ use super::config::{DataConfig, ModelConfig, SplitMethod, TrainConfig};
 use super::{Evaluation, ModelInfo, TabularModel, TrainingRecord};
 use crate::error::{Error, Result};
 use crate::estimator::{Estimator, EstimatorKind};
-use crate::linear::{LinearRegression, LogisticRegression};
+use crate::linear::{ElasticNet, LinearRegression, LogisticRegression, PolynomialRegression};
 use crate::neural::Mlp;
 
 /// Choices that do not change the model.
@@ -273,6 +273,16 @@ fn fit(
     Ok(match config {
         ModelConfig::Linear(c) | ModelConfig::Ridge(c) => {
             let mut m = LinearRegression::new(c.clone());
+            m.fit(x, y)?;
+            Box::new(m)
+        }
+        ModelConfig::Lasso(c) | ModelConfig::ElasticNet(c) => {
+            let mut m = ElasticNet::new(c.clone());
+            m.fit(x, y)?;
+            Box::new(m)
+        }
+        ModelConfig::Polynomial(c) => {
+            let mut m = PolynomialRegression::new(c.clone());
             m.fit(x, y)?;
             Box::new(m)
         }

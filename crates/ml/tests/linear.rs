@@ -1,0 +1,188 @@
+//! Lasso, elastic net and polynomial regression against scikit-learn
+//! (`scripts/linear_reference.py` → `tests/reference/linear.json`), plus behaviour that
+//! must hold whatever the reference: lasso zeroes irrelevant coefficients.
+
+use serde_json::Value;
+use zhixing_ml::linear::{
+    monomials, polynomial_features, ElasticNet, ElasticNetConfig, PolynomialConfig,
+    PolynomialRegression,
+};
+use zhixing_ml::{metrics, Estimator};
+use zhixing_tensor::{Rng, Tensor};
+
+fn reference() -> Value {
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/linear.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// data/diabetes.csv standardized over all rows (population std), and its target.
+fn diabetes() -> (Vec<f64>, Vec<f64>, usize, usize) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/diabetes.csv"
+    ))
+    .unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let (n, f) = (rows.len(), rows[0].len() - 1);
+    let mut x = vec![0.0; n * f];
+    for j in 0..f {
+        let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+        let mean = col.iter().sum::<f64>() / n as f64;
+        let std = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        for i in 0..n {
+            x[i * f + j] = (col[i] - mean) / std;
+        }
+    }
+    (x, rows.iter().map(|r| r[f]).collect(), n, f)
+}
+
+fn t2(x: &[f64], n: usize, f: usize) -> Tensor {
+    Tensor::from_vec(x.to_vec(), &[n, f]).unwrap()
+}
+
+fn t1(y: &[f64]) -> Tensor {
+    Tensor::from_vec(y.to_vec(), &[y.len()]).unwrap()
+}
+
+#[test]
+fn lasso_and_elastic_net_match_scikit_learn() {
+    let (x, y, n, f) = diabetes();
+    for case in reference()["enet"].as_array().unwrap() {
+        let config = ElasticNetConfig {
+            alpha: case["alpha"].as_f64().unwrap(),
+            l1_ratio: case["l1_ratio"].as_f64().unwrap(),
+            tol: 1e-10,
+            max_iter: 100_000,
+        };
+        let mut m = ElasticNet::new(config.clone());
+        m.fit(&t2(&x, n, f), &t1(&y)).unwrap();
+        let want = floats(&case["coef"]);
+        for (j, (a, b)) in m.coef().iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-6 * b.abs().max(1.0),
+                "{config:?} coef {j}: {a} vs {b}"
+            );
+            assert_eq!(
+                *a == 0.0,
+                *b == 0.0,
+                "{config:?} coef {j}: the same coefficients are exactly zero"
+            );
+        }
+        let b0 = case["intercept"].as_f64().unwrap();
+        assert!((m.intercept() - b0).abs() < 1e-6 * b0.abs());
+    }
+}
+
+#[test]
+fn lasso_zeroes_irrelevant_features() {
+    // y depends on features 0 and 1 only; features 2..6 are noise.
+    let mut rng = Rng::seed(3);
+    let (n, f) = (300, 6);
+    let x = Tensor::randn(&[n, f], zhixing_tensor::DType::F64, &mut rng)
+        .to_vec::<f64>()
+        .unwrap();
+    let y: Vec<f64> = x.chunks(f).map(|r| 3.0 * r[0] - 2.0 * r[1] + 0.5).collect();
+    let mut lasso = ElasticNet::new(ElasticNetConfig::lasso(0.1));
+    lasso.fit(&t2(&x, n, f), &t1(&y)).unwrap();
+    let w = lasso.coef();
+    assert!(
+        w[2..].iter().all(|v| *v == 0.0),
+        "irrelevant features keep weight: {w:?}"
+    );
+    // The relevant ones are shrunk by exactly alpha (orthogonal-ish design): 3 − 0.1, −2 + 0.1.
+    assert!(
+        (w[0] - 2.9).abs() < 0.05 && (w[1] + 1.9).abs() < 0.05,
+        "{w:?}"
+    );
+    // Ridge-like elastic net keeps every feature non-zero.
+    let mut ridge_like = ElasticNet::new(ElasticNetConfig {
+        alpha: 0.1,
+        l1_ratio: 0.0,
+        ..Default::default()
+    });
+    ridge_like.fit(&t2(&x, n, f), &t1(&y)).unwrap();
+    assert!(ridge_like.coef().iter().all(|v| *v != 0.0));
+}
+
+#[test]
+fn polynomial_features_follow_scikit_learns_order() {
+    let r = reference();
+    for (key, degree, inter) in [
+        ("poly_2_full", 2, false),
+        ("poly_3_full", 3, false),
+        ("poly_3_inter", 3, true),
+    ] {
+        let case = &r[key];
+        let input: Vec<f64> = case["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(floats)
+            .collect();
+        let out = polynomial_features(&t2(&input, 2, 3), degree, inter).unwrap();
+        let want: Vec<f64> = case["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(floats)
+            .collect();
+        assert_eq!(out.to_vec::<f64>().unwrap(), want, "{key}");
+        let powers: Vec<Vec<usize>> = monomials(3, degree, inter)
+            .iter()
+            .map(|t| {
+                (0..3)
+                    .map(|j| t.iter().filter(|&&i| i == j).count())
+                    .collect()
+            })
+            .collect();
+        let want_powers: Vec<Vec<usize>> = case["powers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                p.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as usize)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(powers, want_powers, "{key}");
+    }
+}
+
+#[test]
+fn polynomial_regression_matches_scikit_learns_r2() {
+    let (x, y, n, f) = diabetes();
+    let (train, test): (Vec<usize>, Vec<usize>) = (0..n).partition(|i| i % 5 != 0);
+    let pick = |rows: &[usize]| -> (Tensor, Vec<f64>) {
+        let xs: Vec<f64> = rows
+            .iter()
+            .flat_map(|&i| x[i * f..(i + 1) * f].to_vec())
+            .collect();
+        (t2(&xs, rows.len(), f), rows.iter().map(|&i| y[i]).collect())
+    };
+    let (xtr, ytr) = pick(&train);
+    let (xte, yte) = pick(&test);
+    let mut m = PolynomialRegression::new(PolynomialConfig::default());
+    m.fit(&xtr, &t1(&ytr)).unwrap();
+    assert_eq!(m.coef().len(), 65, "10 linear + 55 quadratic terms");
+    let pred = m.predict(&xte).unwrap().to_vec::<f64>().unwrap();
+    let r2 = metrics::r2(&yte, &pred).unwrap();
+    let want = reference()["poly2_r2_test"].as_f64().unwrap();
+    assert!((r2 - want).abs() < 1e-6, "{r2} vs {want}");
+    let back = PolynomialRegression::from_parts(&m.to_parts().unwrap()).unwrap();
+    assert_eq!(back.predict(&xte).unwrap().to_vec::<f64>().unwrap(), pred);
+}
