@@ -20,7 +20,9 @@ pub mod model;
 pub mod naive_bayes;
 pub mod neighbors;
 pub mod neural;
+pub mod plot;
 pub mod stats;
+pub mod svm;
 pub mod tree;
 
 pub use error::{Error, Result};

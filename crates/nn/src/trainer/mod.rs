@@ -24,7 +24,7 @@ use zhixing_tensor::{no_grad, Rng, Tensor};
 pub use checkpoint::{BEST_FILE, LAST_FILE};
 pub use config::{AugmentConfig, EarlyStopping, Metric, TrainerConfig};
 pub use history::{EpochRecord, History};
-pub use plot::plot_history;
+pub use plot::{plot_history, register_font as register_plot_font};
 pub use task::{Classification, Regression, Task};
 
 use crate::optim::{Optimizer, OptimizerState};
