@@ -164,8 +164,17 @@ pub fn id_like_name(name: &str) -> bool {
 }
 
 /// Infers the schema of `table`: see [`ColumnKind`] for the rules.
+///
+/// An empty `opts.target` means there is none (clustering, PCA): every column is a
+/// candidate feature and the task is reported as regression with no classes.
 pub fn infer_schema(table: &Table, opts: &SchemaOptions) -> Result<Schema> {
-    let Some(tj) = table.column_index(&opts.target) else {
+    let no_target = opts.target.is_empty();
+    let tj = if no_target {
+        Some(usize::MAX)
+    } else {
+        table.column_index(&opts.target)
+    };
+    let Some(tj) = tj else {
         return Err(Error::format(
             &table.source,
             format!(
@@ -184,7 +193,11 @@ pub fn infer_schema(table: &Table, opts: &SchemaOptions) -> Result<Schema> {
         }
     }
     let mut notices = Vec::new();
-    let (task, classes) = infer_task(table, tj, opts)?;
+    let (task, classes) = if no_target {
+        (Task::Regression, Vec::new())
+    } else {
+        infer_task(table, tj, opts)?
+    };
     let mut columns = Vec::new();
     for (j, name) in table.columns.iter().enumerate() {
         if j == tj {

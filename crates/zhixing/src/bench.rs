@@ -13,7 +13,7 @@ use zhixing_tensor::{DType, Rng, Tensor};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Suite to run: matmul, elementwise, mlp or cnn.
+    /// Suite to run: matmul, elementwise, mlp, cnn, rnn or classical.
     pub suite: String,
     /// Thread counts to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
@@ -30,6 +30,12 @@ pub struct Args {
     /// Print one JSON line per measurement instead of a table row.
     #[arg(long)]
     pub json: bool,
+    /// classical: only these estimators (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// classical: skip the 100 000 × 50 synthetic set.
+    #[arg(long)]
+    pub skip_large: bool,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -46,7 +52,10 @@ pub fn run(args: &Args) -> Result<()> {
             "mlp" => mlp(args, threads),
             "cnn" => crate::bench_cnn::cnn(args, threads),
             "rnn" => crate::bench_rnn::rnn(args, threads),
-            other => bail!("unknown suite '{other}': choose matmul, elementwise, mlp, cnn or rnn"),
+            "classical" => crate::bench_classical::classical(args, threads),
+            other => bail!(
+                "unknown suite '{other}': choose matmul, elementwise, mlp, cnn, rnn or classical"
+            ),
         })?;
     }
     Ok(())

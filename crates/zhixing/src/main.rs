@@ -1,6 +1,7 @@
 //! The `zhixing` command line: parses arguments, calls the libraries, prints results.
 
 mod bench;
+mod bench_classical;
 mod bench_cnn;
 mod bench_rnn;
 mod model_cmd;
@@ -8,6 +9,7 @@ mod quickstart;
 mod quickstart_iris;
 mod stats_cmd;
 mod train_cmd;
+mod unsupervised_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -38,6 +40,10 @@ enum Command {
     Eval(model_cmd::EvalArgs),
     /// Predictions of a saved model, one JSON line per record.
     Predict(model_cmd::PredictArgs),
+    /// K-means clusters of records: sizes, centroids, optional elbow curve.
+    Cluster(unsupervised_cmd::ClusterArgs),
+    /// Principal components of records: explained variance, loadings, optional plot.
+    Pca(unsupervised_cmd::PcaArgs),
     /// Per-column statistics and correlations of a CSV / JSON / JSON Lines file.
     Stats(stats_cmd::Args),
     /// Fetch a dataset: `zhixing data fetch mnist [--dest data/mnist]`.
@@ -81,6 +87,8 @@ fn run() -> Result<()> {
         Command::Train(args) => train_cmd::run(&args),
         Command::Eval(args) => model_cmd::eval(&args),
         Command::Predict(args) => model_cmd::predict(&args),
+        Command::Cluster(args) => unsupervised_cmd::cluster(&args),
+        Command::Pca(args) => unsupervised_cmd::pca(&args),
         Command::Data {
             command: DataCommand::Fetch { name, dest },
         } => match name.as_str() {

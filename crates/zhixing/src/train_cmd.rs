@@ -22,8 +22,8 @@ pub struct Args {
     /// The column to predict.
     #[arg(long)]
     pub target: Option<String>,
-    /// linear | ridge | lasso | elastic_net | polynomial | logistic | mlp (default: logistic
-    /// for classes, linear for numbers).
+    /// linear | ridge | lasso | elastic_net | polynomial | logistic | mlp | tree | forest |
+    /// knn | nb | svm (default: logistic for classes, linear for numbers).
     #[arg(long)]
     pub model: Option<String>,
     /// A TOML file with [data] and [model] sections; flags override it.
@@ -390,6 +390,17 @@ fn describe(model: &ModelConfig) -> String {
         ModelConfig::Logistic(c) => {
             format!("logistic regression (C {}, {:?} penalty)", c.c, c.penalty)
         }
+        ModelConfig::Tree(c) => format!(
+            "decision tree ({:?}, max depth {:?})",
+            c.criterion, c.max_depth
+        ),
+        ModelConfig::Forest(c) => format!("random forest ({} trees)", c.n_estimators),
+        ModelConfig::Knn(c) => format!(
+            "{}-nearest neighbours ({:?}, {:?} weights)",
+            c.k, c.metric, c.weights
+        ),
+        ModelConfig::Nb(c) => format!("{:?} naive Bayes", c.variant),
+        ModelConfig::Svm(c) => format!("SVM (C {}, {:?} kernel, one-vs-rest)", c.c, c.kernel),
         ModelConfig::Mlp(c) => format!(
             "MLP hidden {:?}, {:?}, {:?} lr {}, {} epochs × batch {}",
             c.hidden, c.activation, c.optimizer, c.lr, c.epochs, c.batch_size

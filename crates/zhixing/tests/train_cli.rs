@@ -396,3 +396,74 @@ fn cross_validation_scores_every_row_once() {
     ]);
     assert!(!ok && err.contains("k-fold needs 2 <= k"), "{err}");
 }
+
+#[test]
+fn cluster_and_pca_report_known_iris_values_and_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let elbow = tmp(&dir, "elbow.png");
+    let (ok, out, err) = zhixing(&[
+        "cluster",
+        "data/iris.csv",
+        "--k",
+        "3",
+        "--label",
+        "species",
+        "--elbow",
+        "5",
+        "--plot",
+        s(&elbow),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // scikit-learn's KMeans(3, n_init=10) on standardized Iris: inertia 139.820.
+    let inertia = doc["inertia"].as_f64().unwrap();
+    assert!((inertia - 139.820).abs() < 0.01, "{inertia}");
+    let sizes: Vec<u64> = doc["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.iter().sum::<u64>(), 150);
+    assert_eq!(
+        doc["label_counts"]["setosa"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| **v == 50)
+            .count(),
+        1,
+        "setosa is one cluster"
+    );
+    assert_eq!(doc["elbow"].as_array().unwrap().len(), 5);
+    assert!(std::fs::metadata(&elbow).unwrap().len() > 1000);
+    let plot = tmp(&dir, "pca.svg");
+    let (ok, out, err) = zhixing(&[
+        "pca",
+        "data/iris.csv",
+        "--components",
+        "2",
+        "--label",
+        "species",
+        "--plot",
+        s(&plot),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // scikit-learn's PCA on standardized Iris: explained variance ratio 0.729624, 0.228508.
+    let r = doc["explained_variance_ratio"].as_array().unwrap();
+    assert!(
+        (r[0].as_f64().unwrap() - 0.729624).abs() < 1e-6
+            && (r[1].as_f64().unwrap() - 0.228508).abs() < 1e-6,
+        "{r:?}"
+    );
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.contains("virginica") && svg.contains("PC1"),
+        "the legend and axis are drawn"
+    );
+    let (ok, _, err) = zhixing(&["pca", "data/iris.csv", "--label", "kind"]);
+    assert!(!ok && err.contains("unknown label column `kind`"), "{err}");
+}

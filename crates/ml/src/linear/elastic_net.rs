@@ -212,27 +212,26 @@ impl ElasticNet {
         let mut gap = f64::INFINITY;
         for sweep in 1..=self.config.max_iter.max(1) {
             let (mut w_max, mut d_max) = (0.0f64, 0.0f64);
-            for j in 0..f {
-                if d.norms[j] == 0.0 {
+            for ((col, &norm), wj) in d.cols.iter().zip(&d.norms).zip(w.iter_mut()) {
+                if norm == 0.0 {
                     continue;
                 }
-                let col = &d.cols[j];
-                let old = w[j];
+                let old = *wj;
                 // ρ_j = x_jᵀ(r + x_j·w_j)
                 let rho: f64 = col
                     .iter()
                     .zip(residual.iter())
                     .map(|(a, r)| a * r)
                     .sum::<f64>()
-                    + d.norms[j] * old;
-                let new = soft_threshold(rho, l1) / (d.norms[j] + l2);
+                    + norm * old;
+                let new = soft_threshold(rho, l1) / (norm + l2);
                 if new != old {
                     let delta = new - old;
                     residual
                         .iter_mut()
                         .zip(col)
                         .for_each(|(r, a)| *r -= delta * a);
-                    w[j] = new;
+                    *wj = new;
                 }
                 d_max = d_max.max((new - old).abs());
                 w_max = w_max.max(new.abs());

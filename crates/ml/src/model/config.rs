@@ -11,7 +11,8 @@
 //! missing = { "user.age" = "median" }
 //!
 //! [model]
-//! kind = "mlp"                  # linear | ridge | lasso | elastic_net | polynomial | logistic | mlp
+//! kind = "mlp"                  # linear | ridge | lasso | elastic_net | polynomial | logistic
+//!                               # | mlp | tree | forest | knn | nb | svm
 //! hidden = [64, 32]
 //! epochs = 200
 //! ```
@@ -27,7 +28,11 @@ use zhixing_data::split::SplitRatios;
 
 use crate::error::{Error, Result};
 use crate::linear::{ElasticNetConfig, LinearConfig, LogisticConfig, PolynomialConfig};
+use crate::naive_bayes::Variant;
+use crate::neighbors::KnnConfig;
 use crate::neural::MlpConfig;
+use crate::svm::SvmConfig;
+use crate::tree::{ForestConfig, TreeConfig};
 
 /// The model and its hyperparameters; `kind` names it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,6 +52,41 @@ pub enum ModelConfig {
     Logistic(LogisticConfig),
     /// A multilayer perceptron (either task).
     Mlp(MlpConfig),
+    /// A decision tree (either task).
+    Tree(TreeConfig),
+    /// A random forest (either task).
+    Forest(ForestConfig),
+    /// k nearest neighbours (either task).
+    Knn(KnnConfig),
+    /// Naive Bayes (classification).
+    Nb(NbConfig),
+    /// A support vector machine, kernel and C (classification, one-vs-rest).
+    Svm(SvmConfig),
+}
+
+/// Naive Bayes: the variant and its smoothing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NbConfig {
+    /// gaussian (real-valued features), multinomial (counts, bag of words) or bernoulli.
+    pub variant: Variant,
+    /// Gaussian: fraction of the largest variance added to every variance.
+    pub var_smoothing: f64,
+    /// Multinomial and Bernoulli: additive (Laplace) smoothing.
+    pub alpha: f64,
+    /// Bernoulli: features above this count as present (`None`: already binary).
+    pub binarize: Option<f64>,
+}
+
+impl Default for NbConfig {
+    fn default() -> Self {
+        NbConfig {
+            variant: Variant::Gaussian,
+            var_smoothing: 1e-9,
+            alpha: 1.0,
+            binarize: Some(0.0),
+        }
+    }
 }
 
 impl ModelConfig {
@@ -82,6 +122,11 @@ impl ModelConfig {
             "polynomial" | "poly" => ModelConfig::Polynomial(PolynomialConfig::default()),
             "logistic" => ModelConfig::Logistic(LogisticConfig::default()),
             "mlp" => ModelConfig::Mlp(MlpConfig::default()),
+            "tree" => ModelConfig::Tree(TreeConfig::default()),
+            "forest" => ModelConfig::Forest(ForestConfig::default()),
+            "knn" => ModelConfig::Knn(KnnConfig::default()),
+            "nb" => ModelConfig::Nb(NbConfig::default()),
+            "svm" => ModelConfig::Svm(SvmConfig::default()),
             other => {
                 return Err(Error::invalid(
                     "model",
@@ -103,6 +148,11 @@ impl ModelConfig {
             ModelConfig::Polynomial(_) => "polynomial",
             ModelConfig::Logistic(_) => "logistic",
             ModelConfig::Mlp(_) => "mlp",
+            ModelConfig::Tree(_) => "tree",
+            ModelConfig::Forest(_) => "forest",
+            ModelConfig::Knn(_) => "knn",
+            ModelConfig::Nb(_) => "nb",
+            ModelConfig::Svm(_) => "svm",
         }
     }
 
@@ -115,16 +165,21 @@ impl ModelConfig {
             | ModelConfig::Lasso(_)
             | ModelConfig::ElasticNet(_)
             | ModelConfig::Polynomial(_) => task == Task::Regression,
-            ModelConfig::Logistic(_) => task.is_classification(),
-            ModelConfig::Mlp(_) => true,
+            ModelConfig::Logistic(_) | ModelConfig::Nb(_) | ModelConfig::Svm(_) => {
+                task.is_classification()
+            }
+            ModelConfig::Mlp(_)
+            | ModelConfig::Tree(_)
+            | ModelConfig::Forest(_)
+            | ModelConfig::Knn(_) => true,
         };
         if ok {
             return Ok(());
         }
         let suggestion = if task.is_classification() {
-            "logistic or mlp"
+            "logistic, tree, forest, knn, nb, svm or mlp"
         } else {
-            "linear, ridge, lasso, elastic_net, polynomial or mlp"
+            "linear, ridge, lasso, elastic_net, polynomial, tree, forest, knn or mlp"
         };
         Err(Error::invalid(
             "model",

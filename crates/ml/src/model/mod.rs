@@ -35,7 +35,7 @@ use crate::estimator::{Estimator, Parts};
 use crate::linear::{ElasticNet, LinearRegression, LogisticRegression, PolynomialRegression};
 use crate::neural::Mlp;
 
-pub use config::{DataConfig, ModelConfig, SplitMethod, TrainConfig};
+pub use config::{DataConfig, ModelConfig, NbConfig, SplitMethod, TrainConfig};
 pub use evaluation::Evaluation;
 pub use predictions::Predictions;
 pub use train::{CrossValidation, TrainOptions, Trained};
@@ -197,6 +197,11 @@ pub fn estimator_from_parts(name: &str, parts: &Parts) -> Result<Box<dyn Estimat
         "polynomial" => Box::new(PolynomialRegression::from_parts(parts)?),
         "logistic" => Box::new(LogisticRegression::from_parts(parts)?),
         "mlp" => Box::new(Mlp::from_parts(parts)?),
+        "tree" => crate::tree::tree_from_parts(parts)?,
+        "forest" => crate::tree::forest_from_parts(parts)?,
+        "knn" => crate::neighbors::from_parts(parts)?,
+        "nb" => crate::naive_bayes::from_parts(parts)?,
+        "svm" => Box::new(crate::svm::SvmClassifier::from_parts(parts)?),
         other => {
             return Err(Error::invalid(
                 "model file",

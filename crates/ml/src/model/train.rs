@@ -17,7 +17,16 @@ use super::{Evaluation, ModelInfo, TabularModel, TrainingRecord};
 use crate::error::{Error, Result};
 use crate::estimator::{Estimator, EstimatorKind};
 use crate::linear::{ElasticNet, LinearRegression, LogisticRegression, PolynomialRegression};
+use crate::naive_bayes::{
+    BernoulliConfig, BernoulliNB, GaussianConfig, GaussianNB, MultinomialConfig, MultinomialNB,
+    Variant,
+};
+use crate::neighbors::{KNeighborsClassifier, KNeighborsRegressor};
 use crate::neural::Mlp;
+use crate::svm::SvmClassifier;
+use crate::tree::{
+    DecisionTreeClassifier, DecisionTreeRegressor, RandomForestClassifier, RandomForestRegressor,
+};
 
 /// Choices that do not change the model.
 #[derive(Clone, Copy, Debug, Default)]
@@ -293,6 +302,48 @@ fn fit(
             bar.finish();
             Box::new(m)
         }
+        ModelConfig::Tree(c) => fit_either(
+            classification,
+            x,
+            y,
+            DecisionTreeClassifier::new(c.clone()),
+            DecisionTreeRegressor::new(c.clone()),
+        )?,
+        ModelConfig::Forest(c) => fit_either(
+            classification,
+            x,
+            y,
+            RandomForestClassifier::new(c.clone()),
+            RandomForestRegressor::new(c.clone()),
+        )?,
+        ModelConfig::Knn(c) => fit_either(
+            classification,
+            x,
+            y,
+            KNeighborsClassifier::new(c.clone()),
+            KNeighborsRegressor::new(c.clone()),
+        )?,
+        ModelConfig::Nb(c) => {
+            let mut m: Box<dyn Estimator> = match c.variant {
+                Variant::Gaussian => Box::new(GaussianNB::new(GaussianConfig {
+                    var_smoothing: c.var_smoothing,
+                })),
+                Variant::Multinomial => {
+                    Box::new(MultinomialNB::new(MultinomialConfig { alpha: c.alpha }))
+                }
+                Variant::Bernoulli => Box::new(BernoulliNB::new(BernoulliConfig {
+                    alpha: c.alpha,
+                    binarize: c.binarize,
+                })),
+            };
+            m.fit(x, y)?;
+            m
+        }
+        ModelConfig::Svm(c) => {
+            let mut m = SvmClassifier::new(c.clone());
+            m.fit(x, y)?;
+            Box::new(m)
+        }
         ModelConfig::Mlp(c) => {
             let kind = if classification {
                 EstimatorKind::Classifier
@@ -305,6 +356,23 @@ fn fit(
             Box::new(m)
         }
     })
+}
+
+/// Fits the classifier or the regressor, by task.
+fn fit_either(
+    classification: bool,
+    x: &zhixing_tensor::Tensor,
+    y: &zhixing_tensor::Tensor,
+    classifier: impl Estimator + 'static,
+    regressor: impl Estimator + 'static,
+) -> Result<Box<dyn Estimator>> {
+    let mut m: Box<dyn Estimator> = if classification {
+        Box::new(classifier)
+    } else {
+        Box::new(regressor)
+    };
+    m.fit(x, y)?;
+    Ok(m)
 }
 
 /// An iteration counter with the objective, on a terminal only.
