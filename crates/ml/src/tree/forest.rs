@@ -9,7 +9,7 @@ use super::build::{argsort_columns, grow, presort_pays, xlogx_table, Crit, Data,
 use super::decision::Task;
 use super::prune::prune;
 use super::rng::Rng;
-use super::structure::{trees_from_tensors, trees_to_tensors, Tree};
+use super::structure::{apply_packed_rows, trees_from_tensors, trees_to_tensors, PackedNode, Tree};
 use super::{
     argmax, class_targets, features, not_fitted, predict_rows, Criterion, Features, MaxFeatures,
     TreeConfig,
@@ -212,18 +212,30 @@ impl Core {
         let scale = 1.0 / self.trees.len() as f64;
         let mut out = vec![0.0; n * k];
         const CHUNK: usize = 256;
+        let packed: Vec<Option<Vec<PackedNode>>> = self.trees.iter().map(|t| t.packed()).collect();
         out.par_chunks_mut(CHUNK * k)
             .zip(rows.par_chunks(CHUNK * f))
-            .for_each(|(o, r)| {
-                for tree in &self.trees {
-                    for (oi, ri) in o.chunks_exact_mut(k).zip(r.chunks_exact(f)) {
-                        for (a, v) in oi.iter_mut().zip(tree.value(tree.apply(ri))) {
-                            *a += v;
+            .for_each_init(
+                || vec![0usize; CHUNK],
+                |leaves, (o, r)| {
+                    let m = o.len() / k;
+                    for (tree, nodes) in self.trees.iter().zip(&packed) {
+                        match nodes {
+                            Some(nodes) => apply_packed_rows(nodes, r, f, &mut leaves[..m]),
+                            None => r
+                                .chunks_exact(f)
+                                .zip(leaves.iter_mut())
+                                .for_each(|(ri, l)| *l = tree.apply(ri)),
+                        }
+                        for (oi, &leaf) in o.chunks_exact_mut(k).zip(leaves.iter()) {
+                            for (a, v) in oi.iter_mut().zip(tree.value(leaf)) {
+                                *a += v;
+                            }
                         }
                     }
-                }
-                o.iter_mut().for_each(|v| *v *= scale);
-            });
+                    o.iter_mut().for_each(|v| *v *= scale);
+                },
+            );
         out
     }
 
