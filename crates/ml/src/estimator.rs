@@ -71,6 +71,17 @@ pub trait Estimator: Send + Sync {
     fn to_parts(&self) -> Result<Parts>;
 }
 
+/// The first index of the largest value: ties go to the lower class, as NumPy's argmax.
+pub fn argmax(p: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, v) in p.iter().enumerate() {
+        if *v > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// `x` as row-major f64 with its (rows, cols); errors unless it is 2-D, non-empty and finite.
 pub fn matrix(x: &Tensor, what: &'static str) -> Result<(Vec<f64>, usize, usize)> {
     let shape = x.shape();

@@ -324,7 +324,7 @@ impl Estimator for Mlp {
         let fit = self.fitted.as_ref().expect("outputs checked fitted");
         match fit.kind {
             EstimatorKind::Classifier => {
-                let ids: Vec<usize> = v.chunks(k).map(crate::linear::argmax).collect();
+                let ids: Vec<usize> = v.chunks(k).map(estimator::argmax).collect();
                 estimator::ids_tensor(&ids)
             }
             EstimatorKind::Regressor => {

@@ -9,7 +9,7 @@ use zhixing_tensor::Tensor;
 
 use super::lbfgs::{minimize, LbfgsOptions};
 use crate::error::{Error, Result};
-use crate::estimator::{self, Estimator, EstimatorKind, Parts};
+use crate::estimator::{self, argmax, Estimator, EstimatorKind, Parts};
 
 const WHAT: &str = "logistic regression";
 
@@ -255,17 +255,6 @@ impl Estimator for LogisticRegression {
             ],
         })
     }
-}
-
-/// The first index of the largest value (ties go to the lower class, as NumPy's argmax).
-pub(crate) fn argmax(p: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, v) in p.iter().enumerate() {
-        if *v > p[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {

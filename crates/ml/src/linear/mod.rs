@@ -8,7 +8,6 @@ mod polynomial;
 mod regression;
 
 pub use elastic_net::{ElasticNet, ElasticNetConfig};
-pub(crate) use logistic::argmax;
 pub use logistic::{LogisticConfig, LogisticRegression, Penalty};
 pub use polynomial::{monomials, polynomial_features, PolynomialConfig, PolynomialRegression};
 pub use regression::{LinearConfig, LinearRegression};

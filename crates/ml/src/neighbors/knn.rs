@@ -9,6 +9,7 @@ use super::search::Index;
 use super::{Algorithm, KnnConfig, Metric, Weights};
 use crate::decomposition::with_matrix;
 use crate::error::{Error, Result};
+use crate::estimator::argmax;
 use crate::estimator::{self, Estimator, EstimatorKind, Parts};
 
 const WHAT_C: &str = "k-nearest-neighbours classifier";
@@ -383,15 +384,4 @@ impl Estimator for KNeighborsRegressor {
             ],
         })
     }
-}
-
-/// The first index of the largest value (ties go to the lower class).
-fn argmax(p: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, v) in p.iter().enumerate() {
-        if *v > p[best] {
-            best = i;
-        }
-    }
-    best
 }

@@ -289,16 +289,7 @@ pub(crate) fn feature_names(
     }
 }
 
-/// Index of the largest value (the first on ties, as numpy's argmax).
-pub(crate) fn argmax(v: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
+pub(crate) use crate::estimator::argmax;
 
 /// A saved `"tree"` model: the classifier or the regressor, as saved.
 pub fn tree_from_parts(parts: &Parts) -> Result<Box<dyn Estimator>> {
