@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::data::{ids, split_standardized};
+
 use serde_json::Value;
 use zhixing_ml::svm::{Gamma, Kernel, ResolvedKernel, SvmClassifier, SvmConfig};
 use zhixing_ml::{Error, Estimator};
@@ -14,10 +16,6 @@ use zhixing_tensor::Tensor;
 fn mat(v: &Value) -> Tensor {
     let rows = common::vvf(v);
     Tensor::from_vec(rows.concat(), &[rows.len(), rows[0].len()]).unwrap()
-}
-
-fn ids(v: &[i64]) -> Tensor {
-    Tensor::from_vec(v.to_vec(), &[v.len()]).unwrap()
 }
 
 fn ids_of(v: &Value) -> Vec<i64> {
@@ -236,76 +234,6 @@ fn one_vs_rest_matches_scikit_learn() {
     eprintln!(
         "one-vs-rest: SVs per machine {want_ns:?} (= scikit-learn), max |Δ| decision {worst:.1e}"
     );
-}
-
-/// Features and class ids (sorted unique labels) of a shipped CSV; target = last column.
-fn load_csv(name: &str) -> (Vec<Vec<f64>>, Vec<i64>) {
-    let path = format!("{}/../../data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split(',').collect())
-        .collect();
-    let mut labels: Vec<&str> = rows.iter().map(|r| *r.last().unwrap()).collect();
-    labels.sort();
-    labels.dedup();
-    let x = rows
-        .iter()
-        .map(|r| {
-            r[..r.len() - 1]
-                .iter()
-                .map(|v| v.parse().unwrap())
-                .collect()
-        })
-        .collect();
-    let y = rows
-        .iter()
-        .map(|r| labels.binary_search(r.last().unwrap()).unwrap() as i64)
-        .collect();
-    (x, y)
-}
-
-/// Train/test split (test = rows with i % 5 == 0), standardized with the training
-/// statistics (population standard deviation, as StandardScaler).
-fn split_standardized(name: &str) -> (Tensor, Tensor, Tensor, Vec<i64>) {
-    let (x, y) = load_csv(name);
-    let f = x[0].len();
-    let train: Vec<usize> = (0..x.len()).filter(|i| i % 5 != 0).collect();
-    let test: Vec<usize> = (0..x.len()).filter(|i| i % 5 == 0).collect();
-    let nt = train.len() as f64;
-    let mean: Vec<f64> = (0..f)
-        .map(|j| train.iter().map(|&i| x[i][j]).sum::<f64>() / nt)
-        .collect();
-    let sd: Vec<f64> = (0..f)
-        .map(|j| {
-            (train
-                .iter()
-                .map(|&i| (x[i][j] - mean[j]).powi(2))
-                .sum::<f64>()
-                / nt)
-                .sqrt()
-        })
-        .collect();
-    let scaled = |rows: &[usize]| {
-        let v: Vec<f64> = rows
-            .iter()
-            .flat_map(|&i| {
-                (0..f)
-                    .map(|j| (x[i][j] - mean[j]) / sd[j])
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        Tensor::from_vec(v, &[rows.len(), f]).unwrap()
-    };
-    let ytr = ids(&train.iter().map(|&i| y[i]).collect::<Vec<_>>());
-    (
-        scaled(&train),
-        ytr,
-        scaled(&test),
-        test.iter().map(|&i| y[i]).collect(),
-    )
 }
 
 #[test]

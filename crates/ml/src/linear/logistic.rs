@@ -1,13 +1,15 @@
-//! Logistic regression: binary (sigmoid) and multinomial (softmax), L2 penalty, fitted by
-//! L-BFGS on scikit-learn's objective so the same `C` gives the same model:
-//! `C · Σᵢ loss(xᵢ, yᵢ) + ½‖W‖²` (intercepts not penalized). We minimize that divided by
+//! Logistic regression: binary (sigmoid) and multinomial (softmax), fitted on
+//! scikit-learn's objective so the same `C` gives the same model:
+//! `C · Σᵢ loss(xᵢ, yᵢ) + penalty(W)` (intercepts not penalized), where the penalty is
+//! `½‖W‖²` (L2, by L-BFGS), `‖W‖₁` (L1, by OWL-QN: exact zeros) or
+//! `ρ‖W‖₁ + (1−ρ)/2·‖W‖²` (elastic net, ρ = `l1_ratio`). We minimize that divided by
 //! `C·n` — the same minimizer, better scaled for the stopping tolerance.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use zhixing_tensor::Tensor;
 
-use super::lbfgs::{minimize, LbfgsOptions};
+use super::lbfgs::{minimize_l1, LbfgsOptions};
 use crate::error::{Error, Result};
 use crate::estimator::{self, argmax, Estimator, EstimatorKind, Parts};
 
@@ -19,6 +21,8 @@ const WHAT: &str = "logistic regression";
 pub enum Penalty {
     #[default]
     L2,
+    L1,
+    ElasticNet,
     None,
 }
 
@@ -29,6 +33,8 @@ pub struct LogisticConfig {
     /// Inverse regularization strength.
     pub c: f64,
     pub penalty: Penalty,
+    /// The L1 share of the elastic-net penalty, in [0, 1].
+    pub l1_ratio: f64,
     pub max_iter: usize,
     /// Stop when the largest gradient component (of the per-sample objective) is below this.
     pub tol: f64,
@@ -39,9 +45,32 @@ impl Default for LogisticConfig {
         LogisticConfig {
             c: 1.0,
             penalty: Penalty::L2,
+            l1_ratio: 0.5,
             max_iter: 1000,
             tol: 1e-10,
         }
+    }
+}
+
+impl LogisticConfig {
+    /// The (L1, L2) coefficients of the per-sample objective for `n` training rows.
+    fn penalty_weights(&self, n: usize) -> Result<(f64, f64)> {
+        let scale = 1.0 / (self.c * n as f64);
+        Ok(match self.penalty {
+            Penalty::L2 => (0.0, scale),
+            Penalty::L1 => (scale, 0.0),
+            Penalty::ElasticNet => {
+                let rho = self.l1_ratio;
+                if !(0.0..=1.0).contains(&rho) {
+                    return Err(Error::invalid(
+                        WHAT,
+                        format!("l1_ratio must be in [0, 1], got {rho}"),
+                    ));
+                }
+                (rho * scale, (1.0 - rho) * scale)
+            }
+            Penalty::None => (0.0, 0.0),
+        })
     }
 }
 
@@ -95,26 +124,28 @@ impl LogisticRegression {
         estimator::check_rows(WHAT, n, labels.len())?;
         let k = estimator::check_two_classes(WHAT, &labels)?;
         let rows = if k == 2 { 1 } else { k };
-        let lambda = match c.penalty {
-            Penalty::L2 => 1.0 / (c.c * n as f64),
-            Penalty::None => 0.0,
-        };
+        let (l1, l2) = c.penalty_weights(n)?;
         let problem = Problem {
             x: &data,
             y: &labels,
             n,
             f,
             rows,
-            lambda,
+            lambda: l2,
         };
         let opts = LbfgsOptions {
             gtol: c.tol,
             max_iter: c.max_iter.max(1),
             ..Default::default()
         };
-        let r = minimize(
+        // Weights are penalized, the intercept (last in each row) is not.
+        let l1_weights: Vec<f64> = (0..rows * (f + 1))
+            .map(|i| if i % (f + 1) == f { 0.0 } else { l1 })
+            .collect();
+        let r = minimize_l1(
             |w, g| problem.loss_grad(w, g),
             vec![0.0; rows * (f + 1)],
+            &l1_weights,
             &opts,
             on_iter,
         );

@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+pub mod data;
+
 pub fn load(name: &str) -> Value {
     let path = format!("{}/tests/reference/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
