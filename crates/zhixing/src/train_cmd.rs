@@ -58,9 +58,15 @@ pub struct Args {
     /// Missing values in every column: mean | median | most-frequent | zeros | error.
     #[arg(long)]
     pub missing: Option<String>,
-    /// Logistic regression: inverse regularization strength.
+    /// Logistic regression, SVM: inverse regularization strength.
     #[arg(long = "c")]
     pub c: Option<f64>,
+    /// Logistic regression: l2 | l1 | elastic_net | none.
+    #[arg(long)]
+    pub penalty: Option<String>,
+    /// Logistic regression with --penalty elastic_net: the L1 share, in [0, 1].
+    #[arg(long)]
+    pub l1_ratio: Option<f64>,
     /// Ridge, lasso, elastic net, polynomial: the penalty strength.
     #[arg(long)]
     pub alpha: Option<f64>,
@@ -203,19 +209,8 @@ fn apply_model_flags(args: &Args, model: &mut Option<ModelConfig>) -> Result<()>
         _ if mlp_flags => bail!("--hidden, --activation, --dropout, --optimizer, --lr, --epochs, --batch-size and --weight-decay apply to --model mlp"),
         _ => {}
     }
-    use zhixing_ml::linear::{LinearConfig, LogisticConfig};
-    if let Some(c) = args.c {
-        match model {
-            Some(ModelConfig::Logistic(l)) => l.c = c,
-            None => {
-                *model = Some(ModelConfig::Logistic(LogisticConfig {
-                    c,
-                    ..Default::default()
-                }))
-            }
-            _ => bail!("--c applies to --model logistic"),
-        }
-    }
+    apply_logistic_flags(args, model)?;
+    use zhixing_ml::linear::LinearConfig;
     if let Some(alpha) = args.alpha {
         match model {
             Some(ModelConfig::Ridge(r)) => r.alpha = alpha,
@@ -224,6 +219,38 @@ fn apply_model_flags(args: &Args, model: &mut Option<ModelConfig>) -> Result<()>
             None => *model = Some(ModelConfig::Ridge(LinearConfig { alpha })),
             _ => bail!("--alpha applies to --model ridge, lasso, elastic_net and polynomial"),
         }
+    }
+    Ok(())
+}
+
+/// `--c` (logistic, SVM), `--penalty` and `--l1-ratio` (logistic). With no `--model`
+/// they choose logistic regression.
+fn apply_logistic_flags(args: &Args, model: &mut Option<ModelConfig>) -> Result<()> {
+    use zhixing_ml::linear::{LogisticConfig, Penalty};
+    if args.c.is_none() && args.penalty.is_none() && args.l1_ratio.is_none() {
+        return Ok(());
+    }
+    if model.is_none() {
+        *model = Some(ModelConfig::Logistic(LogisticConfig::default()));
+    }
+    if let (Some(c), Some(ModelConfig::Svm(s))) = (args.c, model.as_mut()) {
+        s.c = c;
+        if args.penalty.is_none() && args.l1_ratio.is_none() {
+            return Ok(());
+        }
+    }
+    let Some(ModelConfig::Logistic(l)) = model else {
+        bail!("--c applies to --model logistic and svm; --penalty and --l1-ratio to logistic");
+    };
+    l.c = args.c.unwrap_or(l.c);
+    if let Some(p) = &args.penalty {
+        l.penalty = parse_name::<Penalty>("penalty", p, "l2, l1, elastic_net, none")?;
+    }
+    if let Some(rho) = args.l1_ratio {
+        if l.penalty != Penalty::ElasticNet {
+            bail!("--l1-ratio applies to --penalty elastic_net");
+        }
+        l.l1_ratio = rho;
     }
     Ok(())
 }
@@ -388,7 +415,14 @@ fn describe(model: &ModelConfig) -> String {
             )
         }
         ModelConfig::Logistic(c) => {
-            format!("logistic regression (C {}, {:?} penalty)", c.c, c.penalty)
+            use zhixing_ml::linear::Penalty;
+            let penalty = match c.penalty {
+                Penalty::L2 => "L2 penalty".to_string(),
+                Penalty::L1 => "L1 penalty".to_string(),
+                Penalty::ElasticNet => format!("elastic-net penalty, l1_ratio {}", c.l1_ratio),
+                Penalty::None => "no penalty".to_string(),
+            };
+            format!("logistic regression (C {}, {penalty})", c.c)
         }
         ModelConfig::Tree(c) => format!(
             "decision tree ({:?}, max depth {:?})",

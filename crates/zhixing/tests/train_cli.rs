@@ -467,3 +467,62 @@ fn cluster_and_pca_report_known_iris_values_and_draw() {
     let (ok, _, err) = zhixing(&["pca", "data/iris.csv", "--label", "kind"]);
     assert!(!ok && err.contains("unknown label column `kind`"), "{err}");
 }
+
+#[test]
+fn penalty_flags_choose_l1_or_elastic_net_logistic_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tmp(&dir, "bc.zxm");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "data/breast_cancer.csv",
+            "--target",
+            "diagnosis",
+            "-o",
+            s(&model),
+        ];
+        args.extend_from_slice(extra);
+        zhixing(&args)
+    };
+    let (ok, out, err) = run(&["--penalty", "l1", "--c", "0.05"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("logistic regression (C 0.05, L1 penalty)"),
+        "{out}"
+    );
+    let (ok, out, err) = run(&["--penalty", "elastic-net", "--l1-ratio", "0.3", "--json"]);
+    assert!(ok, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["model"]["penalty"], "elastic_net", "{out}");
+    assert_eq!(doc["model"]["l1_ratio"], 0.3, "{out}");
+    assert!(
+        doc["metrics"]["test"]["accuracy"].as_f64().unwrap() > 0.9,
+        "{out}"
+    );
+
+    let (ok, out, err) = run(&["--model", "svm", "--c", "2", "--json"]);
+    assert!(ok, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["model"]["c"], 2.0, "--c sets the SVM's C: {out}");
+
+    let (ok, _, err) = run(&["--penalty", "l3"]);
+    assert!(
+        !ok && err.contains("--penalty l3: expected one of l2, l1, elastic_net, none"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["--l1-ratio", "0.3"]);
+    assert!(
+        !ok && err.contains("--l1-ratio applies to --penalty elastic_net"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["--model", "tree", "--penalty", "l1"]);
+    assert!(
+        !ok && err.contains("--penalty and --l1-ratio to logistic"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["--penalty", "elastic_net", "--l1-ratio", "2"]);
+    assert!(
+        !ok && err.contains("l1_ratio must be in [0, 1], got 2"),
+        "{err}"
+    );
+}
