@@ -6,6 +6,7 @@
 //! `0..K` for classifiers, f32/f64 values for regressors. Classifiers predict i64 class
 //! ids; regressors predict f64 values; `predict_proba` is f64 `[N, K]`.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use zhixing_tensor::{DType, Tensor};
 
@@ -99,18 +100,49 @@ pub fn matrix(x: &Tensor, what: &'static str) -> Result<(Vec<f64>, usize, usize)
         ));
     }
     let data = x.to_dtype(DType::F64)?.contiguous()?.to_vec::<f64>()?;
-    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-        return Err(Error::invalid(
-            what,
-            format!(
-                "non-finite feature value {} at sample {}, feature {}",
-                data[i],
-                i / f,
-                i % f
-            ),
-        ));
-    }
+    check_finite(&data, f, what)?;
     Ok((data, n, f))
+}
+
+/// Runs `body` on the rows of `x` (row-major f64 `[n, f]`) with the checks of [`matrix`],
+/// borrowing an f64 tensor's storage instead of copying it.
+pub fn with_matrix<R>(
+    x: &Tensor,
+    what: &'static str,
+    body: impl FnOnce(&[f64], usize, usize) -> Result<R>,
+) -> Result<R> {
+    let shape = x.shape();
+    if x.dtype() != DType::F64 || shape.len() != 2 || shape[0] * shape[1] == 0 {
+        let (data, n, f) = matrix(x, what)?;
+        return body(&data, n, f);
+    }
+    let (n, f) = (shape[0], shape[1]);
+    x.with_slice(|data: &[f64]| {
+        check_finite(data, f, what)?;
+        body(data, n, f)
+    })?
+}
+
+/// Errors on the first NaN or infinity, naming its sample and feature. Scans in parallel.
+fn check_finite(data: &[f64], f: usize, what: &'static str) -> Result<()> {
+    const CHUNK: usize = 1 << 14;
+    let bad = data
+        .par_chunks(CHUNK)
+        .enumerate()
+        .find_first(|(_, c)| c.iter().any(|v| !v.is_finite()));
+    let Some((c, chunk)) = bad else {
+        return Ok(());
+    };
+    let i = c * CHUNK + chunk.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    Err(Error::invalid(
+        what,
+        format!(
+            "non-finite feature value {} at sample {}, feature {}",
+            data[i],
+            i / f,
+            i % f
+        ),
+    ))
 }
 
 /// Class ids from an integer (or integral float) tensor `[N]`; negative ids are an error.

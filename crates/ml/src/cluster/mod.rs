@@ -23,8 +23,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use zhixing_tensor::Tensor;
 
-use crate::decomposition::with_matrix;
 use crate::error::{Error, Result};
+use crate::estimator::with_matrix;
 use crate::estimator::{self, Parts};
 use lloyd::Rng;
 

@@ -90,7 +90,8 @@ impl PCA {
 
     /// Fits on the rows of `x` `[N, F]` (N ≥ 2).
     pub fn fit(&mut self, x: &Tensor) -> Result<()> {
-        let fitted = with_matrix(x, WHAT, |data, n, f| fit_data(&self.config, data, n, f))?;
+        let fitted =
+            estimator::with_matrix(x, WHAT, |data, n, f| fit_data(&self.config, data, n, f))?;
         self.fitted = Some(fitted);
         Ok(())
     }
@@ -111,7 +112,7 @@ impl PCA {
     pub fn transform(&self, x: &Tensor) -> Result<Tensor> {
         let fit = self.fitted()?;
         let k = fit.n_components;
-        let out = with_matrix(x, WHAT, |data, _, f| {
+        let out = estimator::with_matrix(x, WHAT, |data, _, f| {
             if f != fit.n_features {
                 return Err(Error::invalid(
                     WHAT,
@@ -129,7 +130,7 @@ impl PCA {
     pub fn inverse_transform(&self, z: &Tensor) -> Result<Tensor> {
         let fit = self.fitted()?;
         let f = fit.n_features;
-        let mut out = with_matrix(z, WHAT, |data, _, k| {
+        let mut out = estimator::with_matrix(z, WHAT, |data, _, k| {
             if k != fit.n_components {
                 return Err(Error::invalid(
                     WHAT,
@@ -243,41 +244,6 @@ fn values_of(parts: &Parts, name: &str, shape: &[usize]) -> Result<Vec<f64>> {
         .to_vec::<f64>()?;
     crate::error::finite(WHAT, &v)?;
     Ok(v)
-}
-
-/// Runs `body` on the rows of `x` (row-major f64 `[n, f]`) with the checks of
-/// [`estimator::matrix`], borrowing an f64 tensor's storage instead of copying it.
-// A candidate for `crate::estimator`, next to `matrix`.
-pub(crate) fn with_matrix<R>(
-    x: &Tensor,
-    what: &'static str,
-    body: impl FnOnce(&[f64], usize, usize) -> Result<R>,
-) -> Result<R> {
-    let shape = x.shape();
-    if x.dtype() != zhixing_tensor::DType::F64 || shape.len() != 2 || shape[0] * shape[1] == 0 {
-        let (data, n, f) = estimator::matrix(x, what)?;
-        return body(&data, n, f);
-    }
-    let (n, f) = (shape[0], shape[1]);
-    x.with_slice(|data: &[f64]| {
-        let bad = data
-            .par_chunks(1 << 14)
-            .enumerate()
-            .find_first(|(_, c)| c.iter().any(|v| !v.is_finite()));
-        if let Some((c, chunk)) = bad {
-            let i = c * (1 << 14) + chunk.iter().position(|v| !v.is_finite()).unwrap_or(0);
-            return Err(Error::invalid(
-                what,
-                format!(
-                    "non-finite feature value {} at sample {}, feature {}",
-                    data[i],
-                    i / f,
-                    i % f
-                ),
-            ));
-        }
-        body(data, n, f)
-    })?
 }
 
 /// Rows per block of the products below.

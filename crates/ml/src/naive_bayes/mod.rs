@@ -32,8 +32,8 @@ use zhixing_tensor::Tensor;
 pub use discrete::{BernoulliConfig, BernoulliNB, MultinomialConfig, MultinomialNB};
 pub use gaussian::{GaussianConfig, GaussianNB};
 
-use crate::decomposition::with_matrix;
 use crate::error::{Error, Result};
+use crate::estimator::with_matrix;
 use crate::estimator::{self, Estimator, Parts};
 
 /// Which naive Bayes a saved `"nb"` model is.

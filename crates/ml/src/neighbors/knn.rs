@@ -7,9 +7,9 @@ use zhixing_tensor::Tensor;
 
 use super::search::Index;
 use super::{Algorithm, KnnConfig, Metric, Weights};
-use crate::decomposition::with_matrix;
 use crate::error::{Error, Result};
 use crate::estimator::argmax;
+use crate::estimator::with_matrix;
 use crate::estimator::{self, Estimator, EstimatorKind, Parts};
 
 const WHAT_C: &str = "k-nearest-neighbours classifier";
@@ -48,7 +48,6 @@ pub(crate) fn saved_task(parts: &Parts) -> Result<Task> {
 #[derive(Clone, Debug)]
 struct Core {
     config: KnnConfig,
-    x: Vec<f64>,
     index: Index,
 }
 
@@ -79,10 +78,9 @@ impl Core {
                  `auto` or `brute` for cosine",
             ));
         }
-        let index = Index::new(&x, n, f, config.metric, config.algorithm);
+        let index = Index::new(x, n, f, config.metric, config.algorithm);
         Ok(Core {
             config: config.clone(),
-            x,
             index,
         })
     }
@@ -146,7 +144,7 @@ impl Core {
     }
 
     fn x_tensor(&self) -> Result<Tensor> {
-        estimator::tensor2(self.x.clone(), self.index.n, self.index.f)
+        estimator::tensor2(self.index.rows().to_vec(), self.index.n, self.index.f)
     }
 }
 

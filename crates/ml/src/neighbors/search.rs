@@ -75,17 +75,19 @@ pub(crate) struct Index {
     pub n: usize,
     pub f: usize,
     metric: Metric,
-    /// Rows as the brute force reads them: raw, or unit-length for cosine.
+    /// The training rows as given (row-major `[n, f]`).
     rows: Vec<f64>,
+    /// Unit-length rows (cosine brute force only).
+    unit: Vec<f64>,
     /// `‖row‖²` (euclidean brute force only).
     sq_norms: Vec<f64>,
     tree: Option<KdTree>,
 }
 
 impl Index {
-    /// Prepares `x` (`[n, f]`, row-major). The caller has checked that a KD-tree request
-    /// comes with a metric the tree supports.
-    pub fn new(x: &[f64], n: usize, f: usize, metric: Metric, algorithm: Algorithm) -> Index {
+    /// Prepares `x` (`[n, f]`, row-major), keeping it. The caller has checked that a
+    /// KD-tree request comes with a metric the tree supports.
+    pub fn new(x: Vec<f64>, n: usize, f: usize, metric: Metric, algorithm: Algorithm) -> Index {
         let reduced = match metric {
             Metric::Euclidean => Some(Reduced::SquaredEuclidean),
             Metric::Manhattan => Some(Reduced::Manhattan),
@@ -97,23 +99,28 @@ impl Index {
             Algorithm::Auto => f <= KD_TREE_MAX_DIM,
         };
         let tree = match (use_tree, reduced) {
-            (true, Some(r)) => Some(KdTree::build(x, n, f, r)),
+            (true, Some(r)) => Some(KdTree::build(&x, n, f, r)),
             _ => None,
         };
-        let (rows, sq_norms) = match (&tree, metric) {
-            (Some(_), _) => (Vec::new(), Vec::new()),
-            (None, Metric::Cosine) => (normalized(x, f), Vec::new()),
-            (None, Metric::Euclidean) => (x.to_vec(), x.chunks(f).map(sq_norm).collect()),
-            (None, Metric::Manhattan) => (x.to_vec(), Vec::new()),
+        let (unit, sq_norms) = match (&tree, metric) {
+            (None, Metric::Cosine) => (normalized(&x, f), Vec::new()),
+            (None, Metric::Euclidean) => (Vec::new(), x.par_chunks(f).map(sq_norm).collect()),
+            _ => (Vec::new(), Vec::new()),
         };
         Index {
             n,
             f,
             metric,
-            rows,
+            rows: x,
+            unit,
             sq_norms,
             tree,
         }
+    }
+
+    /// The training rows as given.
+    pub fn rows(&self) -> &[f64] {
+        &self.rows
     }
 
     pub fn uses_tree(&self) -> bool {
@@ -178,12 +185,13 @@ impl Index {
         } else {
             qb
         };
+        let train = if cosine { &self.unit } else { &self.rows };
         let q_norms: Vec<f64> = q.chunks(f).map(sq_norm).collect();
         let lhs = MatRef::from_row_major_slice(q, nq, f);
         let mut buf = vec![0.0; nq * TRAIN_BLOCK.min(self.n)];
         for t0 in (0..self.n).step_by(TRAIN_BLOCK) {
             let tn = TRAIN_BLOCK.min(self.n - t0);
-            let block = &self.rows[t0 * f..(t0 + tn) * f];
+            let block = &train[t0 * f..(t0 + tn) * f];
             let rhs = MatRef::from_row_major_slice(block, tn, f).transpose();
             let g = &mut buf[..nq * tn];
             matmul(
