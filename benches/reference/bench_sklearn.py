@@ -58,7 +58,8 @@ def synthetic(n=100_000, f=50, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, f))
     w = rng.standard_normal(f)
-    return x, (x @ w > 0).astype(int)
+    score = x @ w
+    return x, (score > 0).astype(int), score + rng.standard_normal(n)
 
 
 def measure(bench, phase, config, rows, fn):
@@ -114,11 +115,14 @@ def main():
         bench("elastic_net", lambda: ElasticNet(1.0, l1_ratio=0.5), xr, yr, r)
         if ARGS.skip_large:
             return
-        xs, ys = synthetic()
+        xs, ys, targets = synthetic()
         s = {"data": "synthetic-100000x50"}
         bench("forest", lambda: RandomForestClassifier(20, n_jobs=j, random_state=0), xs, ys, s, predict_x=xs[:20000])
         bench("knn", lambda: KNeighborsClassifier(5, n_jobs=j), xs, ys, s, predict_x=xs[:2000])
         bench("kmeans", lambda: KMeans(8, n_init=3, random_state=0), xs, None, s, unsupervised=True)
+        bench("linear", LinearRegression, xs, targets, s)
+        # zhixing's gradient-descent least squares against the same exact solver.
+        bench("linear_gd", LinearRegression, xs, targets, s)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ mod common;
 use common::data::{ids, standardized_all};
 use serde_json::Value;
 use zhixing_ml::linear::{
-    monomials, polynomial_features, ElasticNet, ElasticNetConfig, LogisticConfig,
-    LogisticRegression, Penalty, PolynomialConfig, PolynomialRegression,
+    monomials, polynomial_features, ElasticNet, ElasticNetConfig, LinearConfig, LinearRegression,
+    LinearSolver, LogisticConfig, LogisticRegression, Penalty, PolynomialConfig,
+    PolynomialRegression,
 };
 use zhixing_ml::{metrics, Estimator};
 use zhixing_tensor::{Rng, Tensor};
@@ -311,4 +312,114 @@ fn elastic_net_logistic_rejects_a_bad_l1_ratio() {
     });
     let e = m.fit(&x, &ids(&y)).unwrap_err().to_string();
     assert!(e.contains("l1_ratio must be in [0, 1], got 1.5"), "{e}");
+}
+
+fn fit_linear(config: LinearConfig, x: &[f64], n: usize, f: usize, y: &[f64]) -> LinearRegression {
+    let mut m = LinearRegression::new(config);
+    m.fit(&t2(x, n, f), &t1(y)).unwrap();
+    m
+}
+
+fn gd(alpha: f64) -> LinearConfig {
+    LinearConfig {
+        alpha,
+        solver: LinearSolver::GradientDescent,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn gradient_descent_reaches_the_closed_form_solution() {
+    // Diabetes in raw units (features ~0.05, target ~150): the solver standardizes inside.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/diabetes.csv"
+    ))
+    .unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let (n, f) = (rows.len(), rows[0].len() - 1);
+    let x: Vec<f64> = rows.iter().flat_map(|r| r[..f].to_vec()).collect();
+    let y: Vec<f64> = rows.iter().map(|r| r[f]).collect();
+    for alpha in [0.0, 1.0, 50.0] {
+        let exact = fit_linear(LinearConfig::ridge(alpha), &x, n, f, &y);
+        let by_gd = fit_linear(gd(alpha), &x, n, f, &y);
+        let (iters, converged) = by_gd.iterations().unwrap();
+        assert!(converged, "alpha {alpha}: {iters} passes");
+        for (j, (a, b)) in by_gd.coef().iter().zip(exact.coef()).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-6 * b.abs().max(1.0),
+                "alpha {alpha} coef {j}: {a} vs {b}"
+            );
+        }
+        let (a, b) = (by_gd.intercept(), exact.intercept());
+        assert!((a - b).abs() < 1e-6 * b.abs(), "alpha {alpha}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn gradient_descent_finds_the_minimum_norm_solution_of_a_rank_deficient_design() {
+    // Column 1 duplicates column 0 and column 2 is constant: the minimum-norm least-squares
+    // solution splits the weight evenly and gives the constant column none — starting at
+    // zero, gradient descent never leaves the row space, so it ends there too.
+    let mut rng = Rng::seed(11);
+    let n = 400;
+    let base = Tensor::randn(&[n, 2], zhixing_tensor::DType::F64, &mut rng)
+        .to_vec::<f64>()
+        .unwrap();
+    let x: Vec<f64> = base
+        .chunks(2)
+        .flat_map(|r| [r[0], r[0], 7.0, r[1]])
+        .collect();
+    let y: Vec<f64> = base.chunks(2).map(|r| 4.0 * r[0] - r[1] + 2.0).collect();
+    let svd = fit_linear(LinearConfig::default(), &x, n, 4, &y);
+    let by_gd = fit_linear(gd(0.0), &x, n, 4, &y);
+    assert_eq!(svd.rank(), Some(2));
+    let want = [2.0, 2.0, 0.0, -1.0];
+    for (j, w) in want.iter().enumerate() {
+        assert!((svd.coef()[j] - w).abs() < 1e-9, "svd {:?}", svd.coef());
+        assert!((by_gd.coef()[j] - w).abs() < 1e-8, "gd {:?}", by_gd.coef());
+    }
+    assert!((by_gd.intercept() - 2.0).abs() < 1e-8);
+}
+
+#[test]
+fn gradient_descent_on_a_larger_noisy_problem_matches_the_svd() {
+    let mut rng = Rng::seed(5);
+    let (n, f) = (50_000, 20);
+    let x = Tensor::randn(&[n, f], zhixing_tensor::DType::F64, &mut rng)
+        .to_vec::<f64>()
+        .unwrap();
+    let noise = Tensor::randn(&[n], zhixing_tensor::DType::F64, &mut rng)
+        .to_vec::<f64>()
+        .unwrap();
+    // Correlated columns (each mixes in the previous one) make the problem less trivial.
+    let x: Vec<f64> = x
+        .chunks(f)
+        .flat_map(|r| {
+            (0..f)
+                .map(|j| r[j] * (j + 1) as f64 + if j > 0 { 0.9 * r[j - 1] } else { 0.0 })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let y: Vec<f64> = x
+        .chunks(f)
+        .zip(&noise)
+        .map(|(r, e)| {
+            r.iter()
+                .enumerate()
+                .map(|(j, v)| v / (j + 1) as f64)
+                .sum::<f64>()
+                + e
+        })
+        .collect();
+    let svd = fit_linear(LinearConfig::default(), &x, n, f, &y);
+    let by_gd = fit_linear(gd(0.0), &x, n, f, &y);
+    assert!(by_gd.iterations().unwrap().1);
+    for (j, (a, b)) in by_gd.coef().iter().zip(svd.coef()).enumerate() {
+        assert!((a - b).abs() < 1e-7, "coef {j}: {a} vs {b}");
+    }
 }

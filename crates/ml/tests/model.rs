@@ -184,7 +184,7 @@ fn every_model_kind_saves_and_loads_with_identical_predictions() {
         "progression",
     );
     round_trip(
-        ModelConfig::Ridge(LinearConfig { alpha: 10.0 }),
+        ModelConfig::Ridge(LinearConfig::ridge(10.0)),
         "diabetes",
         "progression",
     );

@@ -1,7 +1,8 @@
 //! `zhixing bench classical`: fit and predict throughput (rows/s) of every classical
 //! estimator on the same workloads as benches/reference/bench_sklearn.py — Digits
 //! (1797 × 64) for the classifiers, k-means and PCA, Diabetes (442 × 10) for the
-//! regressors, and a synthetic 100 000 × 50 set for the forest, KNN and k-means.
+//! regressors, and a synthetic 100 000 × 50 set for the forest, KNN, k-means and least
+//! squares (closed form and gradient descent).
 
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use zhixing_data::{read_table, ReadOptions};
 use zhixing_ml::cluster::{KMeans, KMeansConfig};
 use zhixing_ml::decomposition::{PcaConfig, PCA};
 use zhixing_ml::linear::{
-    ElasticNet, ElasticNetConfig, LinearConfig, LinearRegression, LogisticConfig,
+    ElasticNet, ElasticNetConfig, LinearConfig, LinearRegression, LinearSolver, LogisticConfig,
     LogisticRegression,
 };
 use zhixing_ml::naive_bayes::{GaussianConfig, GaussianNB};
@@ -41,14 +42,21 @@ fn load(name: &str, target: &str) -> Result<(Tensor, Tensor)> {
     Ok((f.x.to_dtype(DType::F64)?, f.y.expect("target required")))
 }
 
-/// Gaussian features and a linearly separable label: the shape of the reference's set.
-fn synthetic(n: usize, f: usize) -> Result<(Tensor, Tensor)> {
+/// Gaussian features, a linearly separable label and a linear target with unit noise:
+/// the shape of the reference's set.
+fn synthetic(n: usize, f: usize) -> Result<(Tensor, Tensor, Tensor)> {
     let mut rng = Rng::seed(0);
     let x = Tensor::randn(&[n, f], DType::F64, &mut rng);
     let w = Tensor::randn(&[f, 1], DType::F64, &mut rng);
     let score = x.matmul(&w)?.to_vec::<f64>()?;
     let y: Vec<i64> = score.iter().map(|s| i64::from(*s > 0.0)).collect();
-    Ok((x, Tensor::from_vec(y, &[n])?))
+    let noise = Tensor::randn(&[n], DType::F64, &mut rng).to_vec::<f64>()?;
+    let target: Vec<f64> = score.iter().zip(&noise).map(|(s, e)| s + e).collect();
+    Ok((
+        x,
+        Tensor::from_vec(y, &[n])?,
+        Tensor::from_vec(target, &[n])?,
+    ))
 }
 
 /// Rows/s of `f` over `runs` timed calls after one warm-up; small workloads repeat within a run.
@@ -210,7 +218,7 @@ pub fn classical(args: &Args, threads: usize) -> Result<()> {
         LinearRegression::new(LinearConfig::default())
     })?;
     b.supervised("ridge", &xr, &yr, &xr, || {
-        LinearRegression::new(LinearConfig { alpha: 1.0 })
+        LinearRegression::new(LinearConfig::ridge(1.0))
     })?;
     b.supervised("lasso", &xr, &yr, &xr, || {
         ElasticNet::new(ElasticNetConfig::lasso(1.0))
@@ -221,7 +229,7 @@ pub fn classical(args: &Args, threads: usize) -> Result<()> {
     if args.skip_large {
         return Ok(());
     }
-    let (xs, ys) = synthetic(100_000, 50)?;
+    let (xs, ys, targets) = synthetic(100_000, 50)?;
     let b = Bench {
         data: "synthetic-100000x50",
         big: true,
@@ -239,5 +247,16 @@ pub fn classical(args: &Args, threads: usize) -> Result<()> {
         KNeighborsClassifier::new(KnnConfig::default())
     })?;
     b.kmeans(&xs, 8, 3)?;
+    b.supervised("linear", &xs, &targets, &xs, || {
+        LinearRegression::new(LinearConfig::default())
+    })?;
+    // The same least squares by gradient descent; the reference side runs scikit-learn's
+    // exact LinearRegression under this name, since both reach the same solution.
+    b.supervised("linear_gd", &xs, &targets, &xs, || {
+        LinearRegression::new(LinearConfig {
+            solver: LinearSolver::GradientDescent,
+            ..Default::default()
+        })
+    })?;
     Ok(())
 }

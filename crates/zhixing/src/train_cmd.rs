@@ -70,6 +70,10 @@ pub struct Args {
     /// Ridge, lasso, elastic net, polynomial: the penalty strength.
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// Linear and ridge regression: auto | closed-form | gradient-descent (for data too
+    /// large for a dense SVD; auto switches above 2^28 feature values).
+    #[arg(long)]
+    pub solver: Option<String>,
     /// MLP: hidden layer sizes, e.g. 64,32.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -216,8 +220,23 @@ fn apply_model_flags(args: &Args, model: &mut Option<ModelConfig>) -> Result<()>
             Some(ModelConfig::Ridge(r)) => r.alpha = alpha,
             Some(ModelConfig::Lasso(r) | ModelConfig::ElasticNet(r)) => r.alpha = alpha,
             Some(ModelConfig::Polynomial(r)) => r.alpha = alpha,
-            None => *model = Some(ModelConfig::Ridge(LinearConfig { alpha })),
+            None => *model = Some(ModelConfig::Ridge(LinearConfig::ridge(alpha))),
             _ => bail!("--alpha applies to --model ridge, lasso, elastic_net and polynomial"),
+        }
+    }
+    if let Some(name) = &args.solver {
+        use zhixing_ml::linear::LinearSolver;
+        let solver =
+            parse_name::<LinearSolver>("solver", name, "auto, closed_form, gradient_descent")?;
+        match model {
+            Some(ModelConfig::Linear(r) | ModelConfig::Ridge(r)) => r.solver = solver,
+            None => {
+                *model = Some(ModelConfig::Linear(LinearConfig {
+                    solver,
+                    ..Default::default()
+                }))
+            }
+            _ => bail!("--solver applies to --model linear and ridge"),
         }
     }
     Ok(())

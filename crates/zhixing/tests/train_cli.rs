@@ -526,3 +526,45 @@ fn penalty_flags_choose_l1_or_elastic_net_logistic_regression() {
         "{err}"
     );
 }
+
+#[test]
+fn gradient_descent_linear_regression_predicts_as_the_closed_form_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, closed) = train(&dir, "data/diabetes.csv", "progression", &[]);
+    let (_, by_gd) = train(
+        &dir,
+        "data/diabetes.csv",
+        "progression",
+        &["--solver", "gradient-descent"],
+    );
+    let values = |text: &str| -> Vec<f64> {
+        text.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["prediction"].as_f64().unwrap()
+            })
+            .collect()
+    };
+    let (a, b) = (values(&closed), values(&by_gd));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-6 * x.abs().max(1.0), "{x} vs {y}");
+    }
+    let model = tmp(&dir, "iris.zxm");
+    let (ok, _, err) = zhixing(&[
+        "train",
+        "data/iris.csv",
+        "--target",
+        "species",
+        "--model",
+        "logistic",
+        "--solver",
+        "gradient-descent",
+        "-o",
+        s(&model),
+    ]);
+    assert!(
+        !ok && err.contains("--solver applies to --model linear and ridge"),
+        "{err}"
+    );
+}

@@ -86,9 +86,7 @@ pub struct PolynomialRegression {
 
 impl PolynomialRegression {
     pub fn new(config: PolynomialConfig) -> Self {
-        let inner = LinearRegression::new(LinearConfig {
-            alpha: config.alpha,
-        });
+        let inner = LinearRegression::new(LinearConfig::ridge(config.alpha));
         PolynomialRegression { config, inner }
     }
 
@@ -126,9 +124,7 @@ impl Estimator for PolynomialRegression {
     }
 
     fn fit(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
-        self.inner = LinearRegression::new(LinearConfig {
-            alpha: self.config.alpha,
-        });
+        self.inner = LinearRegression::new(LinearConfig::ridge(self.config.alpha));
         self.inner.fit(&self.expand(x)?, y)
     }
 

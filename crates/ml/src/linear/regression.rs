@@ -1,7 +1,8 @@
 //! Least-squares regression: ordinary (the minimum-norm solution through a thin SVD, as
 //! `numpy.linalg.lstsq`, so collinear one-hot columns are fine) and ridge (Cholesky of
 //! `XᵀX + αI`). Both centre X and y first, so the intercept is not penalized — as
-//! scikit-learn's `LinearRegression` and `Ridge`.
+//! scikit-learn's `LinearRegression` and `Ridge`. For data too large for those dense
+//! factorizations, accelerated gradient descent (see [`super::gradient_descent`]).
 
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
@@ -9,16 +10,61 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use zhixing_tensor::Tensor;
 
+use super::gradient_descent;
 use crate::error::{Error, Result};
 use crate::estimator::{self, Estimator, EstimatorKind, Parts};
 
 const WHAT: &str = "linear regression";
 
+/// How the least-squares problem is solved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinearSolver {
+    /// Closed form (SVD for OLS, Cholesky for ridge) unless the design has more than
+    /// [`GD_AUTO_ELEMENTS`] entries; then gradient descent.
+    #[default]
+    Auto,
+    /// SVD (OLS) or Cholesky (ridge): exact, memory ~3× the data in f64.
+    ClosedForm,
+    /// Accelerated full-batch gradient descent: one pass per iteration, no extra copy.
+    GradientDescent,
+}
+
+/// Above this many entries (n·f; 2 GiB per dense f64 copy) `auto` uses gradient descent.
+pub const GD_AUTO_ELEMENTS: usize = 1 << 28;
+
 /// Hyperparameters: `alpha = 0` is ordinary least squares, `alpha > 0` ridge.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinearConfig {
     pub alpha: f64,
+    pub solver: LinearSolver,
+    /// Gradient descent: stop when the largest gradient component (standardized units)
+    /// is below this.
+    pub tol: f64,
+    /// Gradient descent: the most passes over the data.
+    pub max_iter: usize,
+}
+
+impl Default for LinearConfig {
+    fn default() -> Self {
+        LinearConfig {
+            alpha: 0.0,
+            solver: LinearSolver::Auto,
+            tol: 1e-10,
+            max_iter: 20_000,
+        }
+    }
+}
+
+impl LinearConfig {
+    /// Ridge regression with penalty `alpha`.
+    pub fn ridge(alpha: f64) -> Self {
+        LinearConfig {
+            alpha,
+            ..Default::default()
+        }
+    }
 }
 
 /// A fitted or unfitted linear regressor `ŷ = x·w + b`.
@@ -27,8 +73,10 @@ pub struct LinearRegression {
     pub config: LinearConfig,
     coef: Vec<f64>,
     intercept: f64,
-    /// The numerical rank of the centred design (OLS only).
+    /// The numerical rank of the centred design (OLS by SVD only).
     rank: Option<usize>,
+    /// Gradient-descent passes and whether the tolerance was met.
+    iterations: Option<(usize, bool)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,6 +107,11 @@ impl LinearRegression {
         self.rank
     }
 
+    /// Gradient-descent passes of the last fit and whether the tolerance was met.
+    pub fn iterations(&self) -> Option<(usize, bool)> {
+        self.iterations
+    }
+
     pub fn from_parts(parts: &Parts) -> Result<Self> {
         let saved: Saved = estimator::params_from(parts, WHAT)?;
         Ok(LinearRegression {
@@ -66,6 +119,7 @@ impl LinearRegression {
             coef: parts.tensor("coef")?.to_vec::<f64>()?,
             intercept: saved.intercept,
             rank: saved.rank,
+            iterations: None,
         })
     }
 
@@ -130,6 +184,21 @@ impl Estimator for LinearRegression {
         let (data, n, f) = estimator::matrix(x, WHAT)?;
         let ys = estimator::values(y, WHAT)?;
         estimator::check_rows(WHAT, n, ys.len())?;
+        let gd = match self.config.solver {
+            LinearSolver::Auto => n.saturating_mul(f) > GD_AUTO_ELEMENTS,
+            LinearSolver::ClosedForm => false,
+            LinearSolver::GradientDescent => true,
+        };
+        if gd {
+            let c = &self.config;
+            let sol = gradient_descent::solve(&data, n, f, &ys, c.alpha, c.tol, c.max_iter.max(1));
+            self.coef = sol.coef;
+            self.intercept = sol.intercept;
+            self.rank = None;
+            self.iterations = Some((sol.iterations, sol.converged));
+            return Ok(());
+        }
+        self.iterations = None;
         let mut x_mean = vec![0.0; f];
         for row in data.chunks(f) {
             x_mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);

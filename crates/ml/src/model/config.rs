@@ -114,7 +114,7 @@ impl ModelConfig {
     pub fn by_name(name: &str) -> Result<ModelConfig> {
         Ok(match name {
             "linear" => ModelConfig::Linear(LinearConfig::default()),
-            "ridge" => ModelConfig::Ridge(LinearConfig { alpha: 1.0 }),
+            "ridge" => ModelConfig::Ridge(LinearConfig::ridge(1.0)),
             "lasso" => ModelConfig::Lasso(ElasticNetConfig::lasso(1.0)),
             "elastic_net" | "elastic-net" | "enet" => {
                 ModelConfig::ElasticNet(ElasticNetConfig::default())
