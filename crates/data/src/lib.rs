@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod encode;
 pub mod error;
 pub mod fetch;
+pub mod images;
 pub mod json;
 pub mod mnist;
 pub mod pipeline;

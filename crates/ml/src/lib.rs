@@ -24,6 +24,7 @@ pub mod plot;
 pub mod stats;
 pub mod svm;
 pub mod tree;
+pub mod vision;
 
 pub use error::{Error, Result};
 pub use estimator::{Estimator, EstimatorKind, Parts};

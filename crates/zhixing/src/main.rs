@@ -4,6 +4,7 @@ mod bench;
 mod bench_classical;
 mod bench_cnn;
 mod bench_rnn;
+mod image_cmd;
 mod model_cmd;
 mod quickstart;
 mod quickstart_iris;

@@ -45,6 +45,12 @@ pub struct PredictArgs {
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
+    if zhixing_ml::vision::is_image_model(&args.model)? {
+        if args.split.is_some() || args.skip_bad_rows {
+            anyhow::bail!("--split and --skip-bad-rows apply to record files; an image model is evaluated on the folder's test set");
+        }
+        return crate::image_cmd::eval(&args.model, &args.data, args.json);
+    }
     let model = TabularModel::load(&args.model)?;
     let table = read(&args.data, args.skip_bad_rows)?;
     let rows = match args.split.as_deref() {
@@ -90,6 +96,9 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 }
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
+    if zhixing_ml::vision::is_image_model(&args.model)? {
+        return crate::image_cmd::predict(&args.model, &args.data, args.output.as_deref());
+    }
     let model = TabularModel::load(&args.model)?;
     let table = read(&args.data, args.skip_bad_rows)?;
     let preds = model.predict(&table, args.skip_bad_rows)?;

@@ -1,6 +1,7 @@
 //! `zhixing train DATA --target COL [--model NAME] [--config FILE] -o MODEL`: reads records,
 //! infers the schema, splits, fits preprocessing and the model on the training rows,
-//! reports metrics on each split and saves one model file.
+//! reports metrics on each split and saves one model file. A folder of images as DATA
+//! goes to [`crate::image_cmd`].
 
 use std::path::{Path, PathBuf};
 
@@ -17,13 +18,15 @@ use zhixing_ml::model::{
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A CSV, JSON array or JSON Lines file of records.
+    /// A CSV, JSON array or JSON Lines file of records; or a folder of images (MNIST IDX
+    /// files, or PNGs in one subfolder per class, optionally under train/ and test/).
     pub data: PathBuf,
     /// The column to predict.
     #[arg(long)]
     pub target: Option<String>,
     /// linear | ridge | lasso | elastic_net | polynomial | logistic | mlp | tree | forest |
-    /// knn | nb | svm (default: logistic for classes, linear for numbers).
+    /// knn | nb | svm (default: logistic for classes, linear for numbers); for images
+    /// cnn | resnet | rnn | lstm | gru (default cnn).
     #[arg(long)]
     pub model: Option<String>,
     /// A TOML file with [data] and [model] sections; flags override it.
@@ -74,7 +77,13 @@ pub struct Args {
     /// large for a dense SVD; auto switches above 2^28 feature values).
     #[arg(long)]
     pub solver: Option<String>,
-    /// MLP: hidden layer sizes, e.g. 64,32.
+    /// Images: random shifts and small rotations of each training batch.
+    #[arg(long)]
+    pub augment: bool,
+    /// Recurrent image models: stacked layers (default 2).
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// MLP: hidden layer sizes, e.g. 64,32 (recurrent image models: one size).
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
     /// MLP: relu | tanh | sigmoid | gelu.
@@ -283,6 +292,24 @@ pub fn read(path: &Path, skip_bad_rows: bool) -> Result<Table> {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    let image_model = args
+        .model
+        .as_deref()
+        .is_some_and(|m| crate::image_cmd::IMAGE_MODELS.contains(&m));
+    if args.data.is_dir() || image_model {
+        if !args.data.is_dir() {
+            bail!(
+                "--model {} trains on images: DATA must be a folder (MNIST IDX files, or PNGs \
+                 in one subfolder per class), got {}",
+                args.model.as_deref().unwrap_or_default(),
+                args.data.display()
+            );
+        }
+        return crate::image_cmd::train(args);
+    }
+    if args.augment || args.layers.is_some() {
+        bail!("--augment and --layers apply to image data (a folder of images)");
+    }
     let config = config_from(args)?;
     let table = read(&args.data, config.data.skip_bad_rows)?;
     let cv = match args.cv {

@@ -121,6 +121,16 @@ impl TabularModel {
     /// Reads a model written by [`TabularModel::save`].
     pub fn load(path: &Path) -> Result<TabularModel> {
         let (json, tensors) = file::read(path)?;
+        if json.starts_with("{\"modality\":\"image\"") {
+            return Err(Error::invalid(
+                "model file",
+                format!(
+                    "{} is an image model: it takes images (a PNG or a folder of them), \
+                     not records",
+                    path.display()
+                ),
+            ));
+        }
         let header: Header = serde_json::from_str(&json).map_err(|e| {
             Error::invalid(
                 "model file",

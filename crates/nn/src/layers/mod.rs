@@ -24,4 +24,4 @@ pub use embedding::{Embedding, EmbeddingConfig};
 pub use linear::{Linear, LinearConfig};
 pub use norm::{BatchNorm1d, BatchNormConfig, LayerNorm, LayerNormConfig};
 pub use recurrent::{Gru, Lstm, RecurrentConfig, RecurrentOutput, Rnn, SequenceClassifier};
-pub use resnet::{seed_cnn, BasicBlock, Downsample, ResNet, ResNetConfig};
+pub use resnet::{seed_cnn, seed_cnn_for, BasicBlock, Downsample, ResNet, ResNetConfig};

@@ -261,23 +261,42 @@ impl Module for ResNet {
 /// FC 84 → ReLU → dropout → FC 10. Names are those of the same `nn.Sequential` in PyTorch
 /// ("0.weight", "3.weight", "7.weight", …).
 pub fn seed_cnn(dropout: f64, rng: &mut Rng) -> Result<crate::layers::Sequential> {
+    seed_cnn_for([1, 28, 28], 10, dropout, rng)
+}
+
+/// The seed CNN for `[channels, height, width]` inputs and `classes` outputs: the same
+/// layers, with the first fully connected layer sized to what the two pools leave
+/// (`32 · ⌊h/4⌋ · ⌊w/4⌋`; 1568 for MNIST).
+pub fn seed_cnn_for(
+    input: [usize; 3],
+    classes: usize,
+    dropout: f64,
+    rng: &mut Rng,
+) -> Result<crate::layers::Sequential> {
     use crate::layers::{Dropout, Flatten, ReLU, Sequential};
+    let [c, h, w] = input;
+    if h < 4 || w < 4 {
+        return Err(crate::Error::config(
+            "CNN input",
+            format!("images must be at least 4×4 pixels, got {w}×{h}"),
+        ));
+    }
     let conv = |c_in, c_out, rng: &mut Rng| {
         Conv2d::from_config(&Conv2dConfig::new(c_in, c_out, 3).padding(1), rng)
     };
     Ok(Sequential::new()
-        .add(conv(1, 16, rng)?)
+        .add(conv(c, 16, rng)?)
         .add(ReLU)
         .add(MaxPool2d::new(2))
         .add(conv(16, 32, rng)?)
         .add(ReLU)
         .add(MaxPool2d::new(2))
         .add(Flatten::default())
-        .add(Linear::new(1568, 120, rng)?)
+        .add(Linear::new(32 * (h / 4) * (w / 4), 120, rng)?)
         .add(ReLU)
         .add(Dropout::new(dropout, rng)?)
         .add(Linear::new(120, 84, rng)?)
         .add(ReLU)
         .add(Dropout::new(dropout, rng)?)
-        .add(Linear::new(84, 10, rng)?))
+        .add(Linear::new(84, classes, rng)?))
 }
