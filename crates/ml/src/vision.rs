@@ -154,7 +154,7 @@ struct ImageNet {
 impl ImageNet {
     fn new(info: &ImageInfo, rng: &mut Rng) -> Result<ImageNet> {
         let c = &info.config;
-        let [ch, h, w] = info.input;
+        let [ch, _, w] = info.input;
         let k = info.classes.len();
         let inner: Box<dyn Module> = match c.arch {
             ImageArch::Cnn => Box::new(seed_cnn_for(info.input, k, c.dropout, rng)?),
@@ -175,7 +175,6 @@ impl ImageNet {
                 if c.hidden == 0 || c.layers == 0 {
                     return Err(Error::invalid(WHAT, "hidden and layers must be at least 1"));
                 }
-                let _ = h;
                 Box::new(SequenceClassifier::new(
                     cell,
                     ch * w,
