@@ -393,3 +393,55 @@ fn every_model_is_within_a_point_of_scikit_learn_or_better() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[test]
+fn new_linear_options_save_and_load_with_identical_predictions() {
+    use zhixing_ml::linear::{LinearConfig, LinearSolver, LogisticConfig, Penalty};
+    for penalty in [Penalty::L1, Penalty::ElasticNet] {
+        let c = LogisticConfig {
+            penalty,
+            c: 0.5,
+            ..Default::default()
+        };
+        round_trip(ModelConfig::Logistic(c), "wine", "cultivar");
+    }
+    let gd = LinearConfig {
+        solver: LinearSolver::GradientDescent,
+        ..Default::default()
+    };
+    round_trip(ModelConfig::Linear(gd), "diabetes", "progression");
+}
+
+#[test]
+fn trees_split_on_categorical_columns_one_hot_or_ordinal() {
+    use zhixing_data::pipeline::CategoricalEncoding;
+    // The label is "yes" exactly for red and blue items; size is noise.
+    let colours = ["red", "green", "blue", "black", "white", "grey"];
+    let mut text = String::new();
+    for i in 0..300 {
+        let colour = colours[(i * 7 + i / 5) % colours.len()];
+        let label = if colour == "red" || colour == "blue" {
+            "yes"
+        } else {
+            "no"
+        };
+        text.push_str(&format!(
+            "{{\"colour\": \"{colour}\", \"size\": {}, \"label\": \"{label}\"}}\n",
+            (i * 37) % 101
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("items.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let t = read_table(&path, &ReadOptions::default()).unwrap();
+    for encoding in [CategoricalEncoding::OneHot, CategoricalEncoding::Ordinal] {
+        for name in ["tree", "forest"] {
+            let mut c = config("label");
+            c.data.categorical = encoding;
+            c.model = Some(ModelConfig::by_name(name).unwrap());
+            let trained = TabularModel::train(&t, &c, &TrainOptions::default()).unwrap();
+            let acc = trained.model.info.metrics["test"]["accuracy"];
+            assert_eq!(acc, 1.0, "{name} with {encoding:?}: test accuracy {acc}");
+        }
+    }
+}
