@@ -75,16 +75,21 @@ pub fn parse_line(path: &Path, line: u64, text: &str) -> Result<Record> {
 }
 
 fn record_from(path: &Path, line: u64, v: Json) -> Result<Record> {
+    record_from_value(path, line, &v)
+}
+
+/// One parsed JSON value as the record at `line`: an object, flattened.
+pub(crate) fn record_from_value(path: &Path, line: u64, v: &Json) -> Result<Record> {
     match v {
         Json::Object(map) => {
-            let fields = flatten(&map).map_err(|m| Error::record(path, line, None, m))?;
+            let fields = flatten(map).map_err(|m| Error::record(path, line, None, m))?;
             Ok(Record { line, fields })
         }
         other => Err(Error::record(
             path,
             line,
             None,
-            format!("expected a JSON object, found {}", json_type(&other)),
+            format!("expected a JSON object, found {}", json_type(other)),
         )),
     }
 }

@@ -398,8 +398,21 @@ impl FeatureTransform {
             skipped: 0,
             warnings: Vec::new(),
         };
-        for c in &self.columns {
-            if table.column_index(&c.name).is_none() {
+        // Column positions resolved once per call: a lookup per value is O(columns) and
+        // made a 784-column row cost milliseconds.
+        let lookup: std::collections::HashMap<&str, usize> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| (c.as_str(), j))
+            .collect();
+        let idx: Vec<Option<usize>> = self
+            .columns
+            .iter()
+            .map(|c| lookup.get(c.name.as_str()).copied())
+            .collect();
+        for (c, j) in self.columns.iter().zip(&idx) {
+            if j.is_none() {
                 out.warnings.push(format!(
                     "{}: column `{}` is absent: every value is missing ({})",
                     table.source.display(),
@@ -418,12 +431,14 @@ impl FeatureTransform {
                     table.len()
                 )));
             }
-            let res = self.row_into(table, i, &mut buf, &mut out).and_then(|()| {
-                if !has_target {
-                    return Ok(None);
-                }
-                self.target_of(table, i).map(Some)
-            });
+            let res = self
+                .row_into(table, i, &idx, &mut buf, &mut out)
+                .and_then(|()| {
+                    if !has_target {
+                        return Ok(None);
+                    }
+                    self.target_of(table, i).map(Some)
+                });
             match res {
                 Ok(t) => {
                     x.extend(buf.iter().map(|&v| v as f32));
@@ -481,14 +496,23 @@ impl FeatureTransform {
         }
     }
 
-    fn row_into(&self, table: &Table, i: usize, buf: &mut [f64], out: &mut Features) -> Result<()> {
+    fn row_into(
+        &self,
+        table: &Table,
+        i: usize,
+        idx: &[Option<usize>],
+        buf: &mut [f64],
+        out: &mut Features,
+    ) -> Result<()> {
         let mut pos = 0;
-        for c in &self.columns {
+        for (c, j) in self.columns.iter().zip(idx) {
             let w = c.width();
             let slot = &mut buf[pos..pos + w];
             pos += w;
             let col = c.name.as_str();
-            let v = table.get(i, col);
+            let v = j
+                .and_then(|j| table.rows[i].get(j))
+                .unwrap_or(&Value::Missing);
             let missing = v.is_missing();
             if missing {
                 if c.missing == MissingPolicy::Error {

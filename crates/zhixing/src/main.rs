@@ -4,10 +4,12 @@ mod bench;
 mod bench_classical;
 mod bench_cnn;
 mod bench_rnn;
+mod bench_serve;
 mod image_cmd;
 mod model_cmd;
 mod quickstart;
 mod quickstart_iris;
+mod serve_cmd;
 mod stats_cmd;
 mod train_cmd;
 mod unsupervised_cmd;
@@ -47,6 +49,8 @@ enum Command {
     Pca(unsupervised_cmd::PcaArgs),
     /// Per-column statistics and correlations of a CSV / JSON / JSON Lines file.
     Stats(stats_cmd::Args),
+    /// Serve saved models over HTTP/JSON: `zhixing serve MODEL... [--port 8080]`.
+    Serve(serve_cmd::Args),
     /// Fetch a dataset: `zhixing data fetch mnist [--dest data/mnist]`.
     Data {
         #[command(subcommand)]
@@ -85,6 +89,7 @@ fn run() -> Result<()> {
         Command::Quickstart(args) => quickstart::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Stats(args) => stats_cmd::run(&args),
+        Command::Serve(args) => serve_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
         Command::Eval(args) => model_cmd::eval(&args),
         Command::Predict(args) => model_cmd::predict(&args),
