@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use zhixing_tensor::Tensor;
+use zhixing_tensor::{DType, Tensor};
 
 use super::search::Index;
 use super::{Algorithm, KnnConfig, Metric, Weights};
@@ -44,6 +44,14 @@ pub(crate) fn saved_task(parts: &Parts) -> Result<Task> {
     Ok(t.task)
 }
 
+/// `x` checked (2-D, non-empty, finite) as an f64 contiguous tensor: the caller's own
+/// storage when it already is one (no copy, as scikit-learn keeps a reference), else a
+/// converted copy.
+fn training_rows(x: &Tensor, what: &'static str) -> Result<Tensor> {
+    estimator::with_matrix(x, what, |_, _, _| Ok(()))?;
+    Ok(x.to_dtype(DType::F64)?.contiguous()?.detach())
+}
+
 /// Training rows and their search index, with the configuration used to fit them.
 #[derive(Clone, Debug)]
 struct Core {
@@ -52,13 +60,9 @@ struct Core {
 }
 
 impl Core {
-    fn new(
-        config: &KnnConfig,
-        x: Vec<f64>,
-        n: usize,
-        f: usize,
-        what: &'static str,
-    ) -> Result<Core> {
+    /// `rows`: the training rows, f64 `[n, f]`, contiguous, checked finite.
+    fn new(config: &KnnConfig, rows: Tensor, what: &'static str) -> Result<Core> {
+        let n = rows.shape()[0];
         if config.k == 0 {
             return Err(Error::invalid(what, "k must be at least 1"));
         }
@@ -78,7 +82,7 @@ impl Core {
                  `auto` or `brute` for cosine",
             ));
         }
-        let index = Index::new(x, n, f, config.metric, config.algorithm);
+        let index = Index::new(rows, config.metric, config.algorithm)?;
         Ok(Core {
             config: config.clone(),
             index,
@@ -94,7 +98,7 @@ impl Core {
                     format!("fitted on {} features, got {f}", self.index.f),
                 ));
             }
-            let (d, i) = self.index.query(q, nq, self.config.k);
+            let (d, i) = self.index.query(q, nq, self.config.k)?;
             Ok((d, i, nq))
         })
     }
@@ -132,7 +136,8 @@ impl Core {
                 format!("the saved model is a k-nearest-neighbours {:?}", saved.task),
             ));
         }
-        let (x, n, f) = estimator::matrix(parts.tensor("x")?, what)?;
+        let x = training_rows(parts.tensor("x")?, what)?;
+        let (n, f) = (x.shape()[0], x.shape()[1]);
         let y = parts.tensor("y")?;
         if n != saved.n_samples || f != saved.n_features || y.shape() != [n] {
             return Err(Error::invalid(
@@ -140,11 +145,11 @@ impl Core {
                 "saved training data do not match the saved shape",
             ));
         }
-        Ok((Core::new(&saved.config, x, n, f, what)?, saved, y))
+        Ok((Core::new(&saved.config, x, what)?, saved, y))
     }
 
     fn x_tensor(&self) -> Result<Tensor> {
-        estimator::tensor2(self.index.rows().to_vec(), self.index.n, self.index.f)
+        Ok(self.index.rows().clone())
     }
 }
 
@@ -256,11 +261,12 @@ impl Estimator for KNeighborsClassifier {
     }
 
     fn fit(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
-        let (data, n, f) = estimator::matrix(x, WHAT_C)?;
+        let rows = training_rows(x, WHAT_C)?;
+        let n = rows.shape()[0];
         let labels = estimator::class_ids(y, WHAT_C)?;
         estimator::check_rows(WHAT_C, n, labels.len())?;
         let nc = estimator::check_two_classes(WHAT_C, &labels)?;
-        let core = Core::new(&self.config, data, n, f, WHAT_C)?;
+        let core = Core::new(&self.config, rows, WHAT_C)?;
         self.fitted = Some((core, labels, nc));
         Ok(())
     }
@@ -341,10 +347,11 @@ impl Estimator for KNeighborsRegressor {
     }
 
     fn fit(&mut self, x: &Tensor, y: &Tensor) -> Result<()> {
-        let (data, n, f) = estimator::matrix(x, WHAT_R)?;
+        let rows = training_rows(x, WHAT_R)?;
+        let n = rows.shape()[0];
         let targets = estimator::values(y, WHAT_R)?;
         estimator::check_rows(WHAT_R, n, targets.len())?;
-        let core = Core::new(&self.config, data, n, f, WHAT_R)?;
+        let core = Core::new(&self.config, rows, WHAT_R)?;
         self.fitted = Some((core, targets));
         Ok(())
     }

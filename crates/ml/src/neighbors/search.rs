@@ -9,9 +9,11 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
+use zhixing_tensor::Tensor;
 
 use super::kdtree::{l1_dist, KdTree, Reduced};
 use super::{Algorithm, Metric};
+use crate::error::Result;
 
 /// Dimensions up to which `Algorithm::Auto` picks the KD-tree.
 pub const KD_TREE_MAX_DIM: usize = 15;
@@ -75,8 +77,9 @@ pub(crate) struct Index {
     pub n: usize,
     pub f: usize,
     metric: Metric,
-    /// The training rows as given (row-major `[n, f]`).
-    rows: Vec<f64>,
+    /// The training rows as given: f64 `[n, f]`, contiguous. Sharing the caller's tensor
+    /// storage (as scikit-learn keeps a reference) makes fitting free of copies.
+    rows: Tensor,
     /// Unit-length rows (cosine brute force only).
     unit: Vec<f64>,
     /// `‖row‖²` (euclidean brute force only).
@@ -85,9 +88,31 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    /// Prepares `x` (`[n, f]`, row-major), keeping it. The caller has checked that a
-    /// KD-tree request comes with a metric the tree supports.
-    pub fn new(x: Vec<f64>, n: usize, f: usize, metric: Metric, algorithm: Algorithm) -> Index {
+    /// Prepares `rows` (f64 `[n, f]`, contiguous), keeping it. The caller has checked that
+    /// a KD-tree request comes with a metric the tree supports.
+    pub fn new(rows: Tensor, metric: Metric, algorithm: Algorithm) -> Result<Index> {
+        let (n, f) = (rows.shape()[0], rows.shape()[1]);
+        let (tree, unit, sq_norms) =
+            rows.with_slice(|x: &[f64]| Self::prepare(x, n, f, metric, algorithm))?;
+        Ok(Index {
+            n,
+            f,
+            metric,
+            rows,
+            unit,
+            sq_norms,
+            tree,
+        })
+    }
+
+    /// The KD-tree, unit rows (cosine brute force) and squared norms (euclidean brute force).
+    fn prepare(
+        x: &[f64],
+        n: usize,
+        f: usize,
+        metric: Metric,
+        algorithm: Algorithm,
+    ) -> (Option<KdTree>, Vec<f64>, Vec<f64>) {
         let reduced = match metric {
             Metric::Euclidean => Some(Reduced::SquaredEuclidean),
             Metric::Manhattan => Some(Reduced::Manhattan),
@@ -99,27 +124,19 @@ impl Index {
             Algorithm::Auto => f <= KD_TREE_MAX_DIM,
         };
         let tree = match (use_tree, reduced) {
-            (true, Some(r)) => Some(KdTree::build(&x, n, f, r)),
+            (true, Some(r)) => Some(KdTree::build(x, n, f, r)),
             _ => None,
         };
         let (unit, sq_norms) = match (&tree, metric) {
-            (None, Metric::Cosine) => (normalized(&x, f), Vec::new()),
+            (None, Metric::Cosine) => (normalized(x, f), Vec::new()),
             (None, Metric::Euclidean) => (Vec::new(), x.par_chunks(f).map(sq_norm).collect()),
             _ => (Vec::new(), Vec::new()),
         };
-        Index {
-            n,
-            f,
-            metric,
-            rows: x,
-            unit,
-            sq_norms,
-            tree,
-        }
+        (tree, unit, sq_norms)
     }
 
     /// The training rows as given.
-    pub fn rows(&self) -> &[f64] {
+    pub fn rows(&self) -> &Tensor {
         &self.rows
     }
 
@@ -129,7 +146,13 @@ impl Index {
 
     /// The k nearest training rows of each of the `nq` query rows: distances and indices,
     /// row-major `[nq, k]`, increasing. Needs `1 ≤ k ≤ n` and `q.len() == nq · f`.
-    pub fn query(&self, q: &[f64], nq: usize, k: usize) -> (Vec<f64>, Vec<usize>) {
+    pub fn query(&self, q: &[f64], nq: usize, k: usize) -> Result<(Vec<f64>, Vec<usize>)> {
+        self.rows
+            .with_slice(|train: &[f64]| self.query_rows(train, q, nq, k))
+            .map_err(Into::into)
+    }
+
+    fn query_rows(&self, train: &[f64], q: &[f64], nq: usize, k: usize) -> (Vec<f64>, Vec<usize>) {
         let f = self.f;
         let mut dist = vec![0.0; nq * k];
         let mut idx = vec![0usize; nq * k];
@@ -145,8 +168,8 @@ impl Index {
                             tree.query(qr, t);
                         }
                     }
-                    (None, Metric::Manhattan) => self.brute_manhattan(qb, &mut tops),
-                    (None, _) => self.brute_gemm(qb, &mut tops),
+                    (None, Metric::Manhattan) => self.brute_manhattan(train, qb, &mut tops),
+                    (None, _) => self.brute_gemm(train, qb, &mut tops),
                 }
                 let squared = self.metric == Metric::Euclidean;
                 for (r, t) in tops.iter().enumerate() {
@@ -160,10 +183,10 @@ impl Index {
         (dist, idx)
     }
 
-    fn brute_manhattan(&self, qb: &[f64], tops: &mut [TopK]) {
+    fn brute_manhattan(&self, rows: &[f64], qb: &[f64], tops: &mut [TopK]) {
         let f = self.f;
         for (t, qr) in tops.iter_mut().zip(qb.chunks(f)) {
-            for (i, row) in self.rows.chunks(f).enumerate() {
+            for (i, row) in rows.chunks(f).enumerate() {
                 let d = l1_dist(qr, row);
                 if d < t.worst() {
                     t.push(d, i);
@@ -174,7 +197,7 @@ impl Index {
 
     /// Euclidean (squared) or cosine distances of a query block to every training row,
     /// one `[queries, TRAIN_BLOCK]` matrix product at a time.
-    fn brute_gemm(&self, qb: &[f64], tops: &mut [TopK]) {
+    fn brute_gemm(&self, rows: &[f64], qb: &[f64], tops: &mut [TopK]) {
         let f = self.f;
         let nq = qb.len() / f;
         let cosine = self.metric == Metric::Cosine;
@@ -185,7 +208,7 @@ impl Index {
         } else {
             qb
         };
-        let train = if cosine { &self.unit } else { &self.rows };
+        let train = if cosine { &self.unit[..] } else { rows };
         let q_norms: Vec<f64> = q.chunks(f).map(sq_norm).collect();
         let lhs = MatRef::from_row_major_slice(q, nq, f);
         let mut buf = vec![0.0; nq * TRAIN_BLOCK.min(self.n)];
