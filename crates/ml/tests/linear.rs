@@ -28,18 +28,22 @@ fn floats(v: &Value) -> Vec<f64> {
         .collect()
 }
 
-/// data/diabetes.csv standardized over all rows (population std), and its target.
-fn diabetes() -> (Vec<f64>, Vec<f64>, usize, usize) {
+/// data/diabetes.csv as rows of numbers (the target last).
+fn diabetes_rows() -> Vec<Vec<f64>> {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../data/diabetes.csv"
     ))
     .unwrap();
-    let rows: Vec<Vec<f64>> = text
-        .lines()
+    text.lines()
         .skip(1)
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
-        .collect();
+        .collect()
+}
+
+/// data/diabetes.csv standardized over all rows (population std), and its target.
+fn diabetes() -> (Vec<f64>, Vec<f64>, usize, usize) {
+    let rows = diabetes_rows();
     let (n, f) = (rows.len(), rows[0].len() - 1);
     let mut x = vec![0.0; n * f];
     for j in 0..f {
@@ -331,16 +335,7 @@ fn gd(alpha: f64) -> LinearConfig {
 #[test]
 fn gradient_descent_reaches_the_closed_form_solution() {
     // Diabetes in raw units (features ~0.05, target ~150): the solver standardizes inside.
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/diabetes.csv"
-    ))
-    .unwrap();
-    let rows: Vec<Vec<f64>> = text
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
-        .collect();
+    let rows = diabetes_rows();
     let (n, f) = (rows.len(), rows[0].len() - 1);
     let x: Vec<f64> = rows.iter().flat_map(|r| r[..f].to_vec()).collect();
     let y: Vec<f64> = rows.iter().map(|r| r[f]).collect();
